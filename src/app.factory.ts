@@ -1,0 +1,47 @@
+import { ConsoleLogger, LogLevel } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { AppModule } from './app.module';
+import { AppConfig } from './config/app-config';
+
+/** SPEC §4: bodies over 16 KiB are refused with 413 before anything else reads them. */
+export const BODY_LIMIT_BYTES = 16 * 1024;
+
+const LOG_LEVELS: Record<AppConfig['logLevel'], LogLevel[]> = {
+  error: ['fatal', 'error'],
+  warn: ['fatal', 'error', 'warn'],
+  log: ['fatal', 'error', 'warn', 'log'],
+  debug: ['fatal', 'error', 'warn', 'log', 'debug'],
+};
+
+/** Builds the whole app (not listening): main.ts and the e2e tests share it. */
+export async function createApp(config: AppConfig): Promise<NestFastifyApplication> {
+  const logger = new ConsoleLogger({ json: true, logLevels: LOG_LEVELS[config.logLevel] });
+  const adapter = new FastifyAdapter({
+    bodyLimit: BODY_LIMIT_BYTES,
+    // The license server sends JSON; keep-alive connections are closed when idle at shutdown.
+    forceCloseConnections: 'idle',
+  });
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, {
+    logger,
+    bodyParser: false,
+  });
+  // Fastify parses application/json itself; anything else, text/plain included, is a 415.
+  app.getHttpAdapter().getInstance().removeContentTypeParser('text/plain');
+  for (const warning of config.warnings) logger.warn(warning, 'Config');
+
+  const document = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder()
+      .setTitle('usher')
+      .setDescription(
+        'Concurrent-stream limiting for DRM license servers. License servers call POST /v1/heartbeats on every license message; product teams use the admin API.',
+      )
+      .setVersion('1')
+      .addBearerAuth()
+      .build(),
+  );
+  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
+  return app;
+}

@@ -1,0 +1,99 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { DRMS } from '../sessions/session-identity';
+import { MESSAGE_TYPES } from './heartbeat-request';
+
+const ID = { pattern: '^[A-Za-z0-9._~:@+=-]+$', minLength: 1, maxLength: 256 };
+
+/** OpenAPI description of POST /v1/heartbeats; validation itself is validateHeartbeat. */
+export class HeartbeatRequestDto {
+  @ApiProperty({
+    ...ID,
+    maxLength: 128,
+    example: 'user-42',
+    description: 'The subscriber whose streams are limited',
+  })
+  userId!: string;
+
+  @ApiProperty({ enum: DRMS, example: 'widevine' })
+  drm!: string;
+
+  @ApiProperty({
+    enum: MESSAGE_TYPES,
+    example: 'license-renewal',
+    description: 'The EME message type. license-request and license-renewal are decided alike.',
+  })
+  messageType!: string;
+
+  @ApiPropertyOptional({ ...ID, description: "The DRM's own session id (Widevine, FairPlay)" })
+  sessionId?: string;
+
+  @ApiPropertyOptional({
+    ...ID,
+    description: 'A session id from the entitlement service; wins over sessionId for every DRM',
+  })
+  customSessionId?: string;
+
+  @ApiPropertyOptional({
+    ...ID,
+    example: 'device-7f3a',
+    description:
+      'Stable, app-supplied device id. Required when no session id is given (PlayReady: the id is synthesized from userId, deviceId, contentId) and when the plan counts by device.',
+  })
+  deviceId?: string;
+
+  @ApiPropertyOptional({ ...ID, example: 'movie-123' })
+  contentId?: string;
+
+  @ApiPropertyOptional({
+    example: 'family',
+    description: "A known plan name; otherwise the user's override plan, else the default plan",
+  })
+  plan?: string;
+}
+
+export class SessionViewDto {
+  @ApiProperty() sessionId!: string;
+  @ApiProperty({ nullable: true, type: String }) deviceId!: string | null;
+  @ApiProperty({ enum: DRMS }) drm!: string;
+  @ApiProperty({ nullable: true, type: String }) contentId!: string | null;
+  @ApiProperty({ format: 'date-time' }) startedAt!: string;
+  @ApiProperty({ format: 'date-time' }) lastSeenAt!: string;
+}
+
+export class HeartbeatResponseDto {
+  @ApiProperty({ enum: ['allow', 'deny'] }) decision!: string;
+  @ApiProperty({
+    enum: ['admitted', 'renewed', 'released', 'limit_exceeded', 'session_revoked', 'degraded'],
+  })
+  reason!: string;
+  @ApiProperty({ example: 'syn-3q2x7wQnZ0bT4mKp1aL9cA', description: 'The effective session id' })
+  sessionId!: string;
+  @ApiProperty({ example: 'family' }) plan!: string;
+  @ApiProperty({ enum: ['session', 'device'] }) countBy!: string;
+  @ApiProperty({ description: 'Live slots after this decision' }) activeStreams!: number;
+  @ApiProperty() maxStreams!: number;
+  @ApiProperty({
+    description: 'Renewal cadence to put in the license (e.g. Widevine renewal_delay_seconds)',
+  })
+  renewAfterSeconds!: number;
+  @ApiProperty({
+    description: 'How long the slot lives without another heartbeat (0 on deny/release)',
+  })
+  expiresInSeconds!: number;
+  @ApiProperty({ type: [SessionViewDto], description: 'Sessions revoked to admit this one' })
+  evicted!: SessionViewDto[];
+  @ApiProperty({
+    type: [SessionViewDto],
+    description: 'On limit_exceeded: the live sessions in the way',
+  })
+  conflicts!: SessionViewDto[];
+}
+
+export class ErrorResponseDto {
+  @ApiProperty({ example: 400 }) statusCode!: number;
+  @ApiProperty({ example: 'Bad Request' }) error!: string;
+  @ApiProperty({ example: 'drm: must be one of widevine, playready, fairplay, clearkey' })
+  message!: string;
+  @ApiPropertyOptional({ type: [String], description: 'Every problem, one per invalid field' })
+  problems?: string[];
+}

@@ -1,0 +1,54 @@
+import 'reflect-metadata';
+import { Logger } from '@nestjs/common';
+import { createApp } from './app.factory';
+import { AppConfig } from './config/app-config';
+import { ConfigError, loadConfig } from './config/load-config';
+import { findOrStartLocalRedis, LocalRedis } from './redis/local-redis';
+
+/** After SIGTERM, in-flight requests get this long to finish before the process exits anyway. */
+const SHUTDOWN_DEADLINE_MS = 25_000;
+
+async function bootstrap(): Promise<void> {
+  let config: AppConfig;
+  try {
+    config = loadConfig(process.env);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`usher: ${err.message}\n`);
+    process.exit(1);
+  }
+  const logger = new Logger('Main');
+  let localRedis: LocalRedis | undefined;
+  if (config.redis.mode === 'local') {
+    const found = await findOrStartLocalRedis();
+    localRedis = found;
+    config = { ...config, redis: { mode: 'single', url: found.url } };
+    config.warnings.push(
+      found.started
+        ? `REDIS_URL is unset: started a private redis-server at ${found.url} (stopped with usher)`
+        : `REDIS_URL is unset: using the local Redis at ${found.url}`,
+    );
+  }
+  const app = await createApp(config);
+  await app.listen(config.port, config.host);
+  logger.log(`usher listening on ${config.host}:${config.port} (fail mode ${config.failMode})`);
+
+  // Stop accepting, let in-flight requests finish, then close Redis (Nest's shutdown order).
+  let stopping = false;
+  const shutdown = async (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    logger.log(`${signal}: draining in-flight requests`);
+    setTimeout(() => process.exit(1), SHUTDOWN_DEADLINE_MS).unref();
+    await app.close();
+    await localRedis?.stop();
+    process.exit(0);
+  };
+  process.once('SIGTERM', (s) => void shutdown(s));
+  process.once('SIGINT', (s) => void shutdown(s));
+}
+
+bootstrap().catch((err: unknown) => {
+  process.stderr.write(`usher: failed to start: ${(err as Error)?.stack ?? String(err)}\n`);
+  process.exit(1);
+});

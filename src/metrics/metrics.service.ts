@@ -1,0 +1,95 @@
+import { Injectable } from '@nestjs/common';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/** Seconds; resolves 0.2 ms (a fast Redis round trip) up to 1 s (far past any timeout). */
+export const LATENCY_BUCKETS_SECONDS = [
+  0.0002, 0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
+];
+
+export interface PlanLimit {
+  plan: string;
+  maxStreams: number;
+}
+
+/**
+ * usher's metrics (SPEC §7) on a registry of its own, so many apps can live in one process.
+ * Label values are bounded: never a user, session, device or content id.
+ */
+@Injectable()
+export class MetricsService {
+  readonly registry = new Registry();
+  private planLimits: () => PlanLimit[] = () => [];
+
+  readonly heartbeats = new Counter({
+    name: 'usher_heartbeats_total',
+    help: 'Heartbeats answered, by decision and reason',
+    labelNames: ['decision', 'reason', 'drm', 'message_type', 'plan'] as const,
+    registers: [this.registry],
+  });
+
+  readonly heartbeatDuration = new Histogram({
+    name: 'usher_heartbeat_duration_seconds',
+    help: 'Time to decide a heartbeat, from validated request to response',
+    labelNames: ['decision'] as const,
+    buckets: LATENCY_BUCKETS_SECONDS,
+    registers: [this.registry],
+  });
+
+  readonly storeDuration = new Histogram({
+    name: 'usher_store_duration_seconds',
+    help: 'Time of one store (Redis) operation',
+    labelNames: ['operation'] as const,
+    buckets: LATENCY_BUCKETS_SECONDS,
+    registers: [this.registry],
+  });
+
+  readonly storeErrors = new Counter({
+    name: 'usher_store_errors_total',
+    help: 'Store operations that failed, by kind (timeout, connection, script)',
+    labelNames: ['operation', 'kind'] as const,
+    registers: [this.registry],
+  });
+
+  readonly degradedDecisions = new Counter({
+    name: 'usher_degraded_decisions_total',
+    help: 'Heartbeats answered without the store (allow degraded, or 503 when closed)',
+    labelNames: ['fail_mode'] as const,
+    registers: [this.registry],
+  });
+
+  readonly evictions = new Counter({
+    name: 'usher_evictions_total',
+    help: 'Slots or sessions ended by usher: evict_oldest, terminated (admin), limit_lowered',
+    labelNames: ['plan', 'cause'] as const,
+    registers: [this.registry],
+  });
+
+  readonly activeSlots = new Gauge({
+    name: 'usher_active_slots',
+    help: 'Live slots per plan across the whole deployment (same value on every instance)',
+    labelNames: ['plan'] as const,
+    registers: [this.registry],
+  });
+
+  readonly planMaxStreams = new Gauge({
+    name: 'usher_plan_max_streams',
+    help: 'maxStreams of each effective plan',
+    labelNames: ['plan'] as const,
+    registers: [this.registry],
+    collect: () => {
+      this.planMaxStreams.reset();
+      for (const { plan, maxStreams } of this.planLimits()) {
+        this.planMaxStreams.set({ plan }, maxStreams);
+      }
+    },
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** The plans module tells the gauge where current limits come from; read at scrape time. */
+  setPlanLimitsSource(source: () => PlanLimit[]): void {
+    this.planLimits = source;
+  }
+}

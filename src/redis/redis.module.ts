@@ -1,0 +1,50 @@
+import { Global, Inject, Injectable, Logger, Module, OnApplicationShutdown } from '@nestjs/common';
+import { AppConfig } from '../config/app-config';
+import { APP_CONFIG } from '../config/config.module';
+import { createRedisClient, RedisClient } from './redis-connection';
+
+/** Timeout of the connection used off the hot path (admin, plans, background jobs). */
+const CONTROL_COMMAND_TIMEOUT_MS = 2000;
+
+/**
+ * Owns usher's Redis connections: `hot` for heartbeats (times out after USHER_STORE_TIMEOUT_MS),
+ * `control` for everything else. Closed after the HTTP server has drained (onApplicationShutdown).
+ */
+@Injectable()
+export class RedisConnections implements OnApplicationShutdown {
+  private readonly logger = new Logger('Redis');
+  readonly hot: RedisClient;
+  readonly control: RedisClient;
+
+  constructor(@Inject(APP_CONFIG) config: AppConfig) {
+    this.hot = createRedisClient(config.redis, {
+      commandTimeoutMs: config.storeTimeoutMs,
+      connectionName: 'usher-hot',
+    });
+    this.control = createRedisClient(config.redis, {
+      commandTimeoutMs: CONTROL_COMMAND_TIMEOUT_MS,
+      connectionName: 'usher-control',
+    });
+    for (const [name, client] of Object.entries({ hot: this.hot, control: this.control })) {
+      // ioredis emits 'error' on every failed reconnect; log the state change, not each attempt.
+      client.on('error', () => undefined);
+      client.on('ready', () => this.logger.log(`${name} connection ready`));
+      client.on('end', () => this.logger.warn(`${name} connection closed`));
+    }
+  }
+
+  /** A dedicated connection (pub/sub subscribers cannot share one). */
+  duplicate(): RedisClient {
+    const client = this.control.duplicate();
+    client.on('error', () => undefined);
+    return client;
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await Promise.allSettled([this.hot.quit(), this.control.quit()]);
+  }
+}
+
+@Global()
+@Module({ providers: [RedisConnections], exports: [RedisConnections] })
+export class RedisModule {}

@@ -1,0 +1,266 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Inject, Injectable } from '@nestjs/common';
+import { AppConfig } from '../config/app-config';
+import { APP_CONFIG } from '../config/config.module';
+import { CountBy } from '../config/plan';
+import { MetricsService } from '../metrics/metrics.service';
+import { PlanRegistry } from '../plans/plan-registry';
+import { RedisConnections } from '../redis/redis.module';
+import { RedisClient } from '../redis/redis-connection';
+import { Drm, DRM_LETTER, drmFromLetter } from './session-identity';
+import { userKeys } from './session-keys';
+
+export type Reason =
+  'admitted' | 'renewed' | 'released' | 'limit_exceeded' | 'session_revoked' | 'degraded';
+export type Decision = 'allow' | 'deny';
+export type RemovalCause = 'evict_oldest' | 'limit_lowered';
+
+export interface StoredSession {
+  sessionId: string;
+  deviceId?: string;
+  drm: Drm;
+  contentId?: string;
+  startedAt: number;
+  lastSeenAt: number;
+}
+
+export interface EffectivePolicy {
+  plan: string;
+  countBy: CountBy;
+  maxStreams: number;
+  renewalIntervalSeconds: number;
+  graceSeconds: number;
+}
+
+export interface HeartbeatInput {
+  userId: string;
+  release: boolean;
+  sessionId: string;
+  deviceId?: string;
+  drm: Drm;
+  contentId?: string;
+  plan?: string;
+}
+
+export interface StoreDecision extends EffectivePolicy {
+  decision: Decision;
+  reason: Exclude<Reason, 'degraded'>;
+  activeStreams: number;
+  /** Evicted sessions on allow, conflicting sessions on deny. */
+  sessions: StoredSession[];
+  removed?: { cause: RemovalCause; slots: number };
+}
+
+export interface UserSessions extends EffectivePolicy {
+  activeStreams: number;
+  sessions: StoredSession[];
+}
+
+/** The plan says countBy device (possibly through an override) and the heartbeat has no deviceId. */
+export class DeviceRequiredError extends Error {
+  constructor() {
+    super('deviceId: required because the plan counts streams by device');
+  }
+}
+
+/** A store failure, classified for usher_store_errors_total{kind}. */
+export class StoreError extends Error {
+  constructor(
+    readonly kind: 'timeout' | 'connection' | 'script',
+    cause: unknown,
+  ) {
+    super(`store ${kind} error: ${(cause as Error)?.message ?? String(cause)}`);
+  }
+}
+
+type SessionRow = [string, string, string, string, number, number];
+type HeartbeatReply = [
+  string,
+  string,
+  string,
+  CountBy,
+  number,
+  number,
+  number,
+  number,
+  SessionRow[],
+  string,
+  number,
+];
+type UserSessionsReply = [string, CountBy, number, number, number, number, SessionRow[]];
+type TerminateReply = [string, SessionRow[]];
+
+const SCRIPTS = {
+  usherHeartbeat: 'heartbeat.lua',
+  usherUserSessions: 'user-sessions.lua',
+  usherTerminate: 'terminate.lua',
+} as const;
+type ScriptName = keyof typeof SCRIPTS;
+type ScriptedClient = RedisClient &
+  Record<ScriptName, (...args: (string | number)[]) => Promise<unknown>>;
+
+function loadScripts(): Record<ScriptName, string> {
+  const read = (file: string) => readFileSync(join(__dirname, 'lua', file), 'utf8');
+  const lib = read('lib.lua');
+  return Object.fromEntries(
+    Object.entries(SCRIPTS).map(([name, file]) => [name, `${lib}\n${read(file)}`]),
+  ) as Record<ScriptName, string>;
+}
+
+function toSession([
+  sessionId,
+  deviceId,
+  drm,
+  contentId,
+  startedAt,
+  lastSeenAt,
+]: SessionRow): StoredSession {
+  return {
+    sessionId,
+    deviceId: deviceId || undefined,
+    drm: drmFromLetter(drm),
+    contentId: contentId || undefined,
+    startedAt,
+    lastSeenAt,
+  };
+}
+
+function classify(err: unknown): StoreError {
+  if (err instanceof StoreError) return err;
+  const message = (err as Error)?.message ?? '';
+  if (/timed out/i.test(message)) return new StoreError('timeout', err);
+  if (
+    (err as Error)?.name === 'ReplyError' &&
+    !/LOADING|CLUSTERDOWN|MASTERDOWN|READONLY|TRYAGAIN/.test(message)
+  ) {
+    return new StoreError('script', err);
+  }
+  return new StoreError('connection', err);
+}
+
+/**
+ * Owns the session key layout and the per-user scripts: every decision about slots, sessions
+ * and revocations is one script call, atomic per user, timed by the Redis server's clock.
+ */
+@Injectable()
+export class SessionStore {
+  private readonly hot: ScriptedClient;
+  private readonly control: ScriptedClient;
+  private readonly prefix: string;
+
+  constructor(
+    redis: RedisConnections,
+    @Inject(APP_CONFIG) config: AppConfig,
+    private readonly plans: PlanRegistry,
+    private readonly metrics: MetricsService,
+  ) {
+    const scripts = loadScripts();
+    for (const client of [redis.hot, redis.control]) {
+      for (const [name, lua] of Object.entries(scripts)) {
+        client.defineCommand(name, { numberOfKeys: 2, lua });
+      }
+    }
+    this.hot = redis.hot as ScriptedClient;
+    this.control = redis.control as ScriptedClient;
+    this.prefix = config.keyPrefix;
+  }
+
+  async heartbeat(input: HeartbeatInput): Promise<StoreDecision> {
+    const keys = userKeys(this.prefix, input.userId);
+    const reply = (await this.timed('heartbeat', () =>
+      this.hot.usherHeartbeat(
+        keys.sessions,
+        keys.override,
+        input.release ? 'release' : 'request',
+        input.sessionId,
+        input.deviceId ?? '',
+        DRM_LETTER[input.drm],
+        input.contentId ?? '',
+        input.plan ?? '',
+        this.plans.defaultPlanName,
+        this.plans.planTable(),
+      ),
+    )) as HeartbeatReply;
+    const [
+      decision,
+      reason,
+      plan,
+      countBy,
+      maxStreams,
+      activeStreams,
+      interval,
+      grace,
+      rows,
+      cause,
+      removedSlots,
+    ] = reply;
+    if (decision === 'invalid') throw new DeviceRequiredError();
+    return {
+      decision: decision as Decision,
+      reason: reason as StoreDecision['reason'],
+      plan,
+      countBy,
+      maxStreams,
+      activeStreams,
+      renewalIntervalSeconds: interval,
+      graceSeconds: grace,
+      sessions: rows.map(toSession),
+      removed: cause ? { cause: cause as RemovalCause, slots: removedSlots } : undefined,
+    };
+  }
+
+  async userSessions(userId: string): Promise<UserSessions> {
+    const keys = userKeys(this.prefix, userId);
+    const [plan, countBy, maxStreams, activeStreams, interval, grace, rows] = (await this.timed(
+      'user_sessions',
+      () =>
+        this.control.usherUserSessions(
+          keys.sessions,
+          keys.override,
+          this.plans.defaultPlanName,
+          this.plans.planTable(),
+        ),
+    )) as UserSessionsReply;
+    return {
+      plan,
+      countBy,
+      maxStreams,
+      activeStreams,
+      renewalIntervalSeconds: interval,
+      graceSeconds: grace,
+      sessions: rows.map(toSession),
+    };
+  }
+
+  /** Ends one session, or all of the user's when sessionId is omitted; returns what was live. */
+  async terminate(
+    userId: string,
+    sessionId?: string,
+  ): Promise<{ plan: string; sessions: StoredSession[] }> {
+    const keys = userKeys(this.prefix, userId);
+    const [plan, rows] = (await this.timed('terminate', () =>
+      this.control.usherTerminate(
+        keys.sessions,
+        keys.override,
+        sessionId ?? '',
+        this.plans.defaultPlanName,
+        this.plans.planTable(),
+      ),
+    )) as TerminateReply;
+    return { plan, sessions: rows.map(toSession) };
+  }
+
+  private async timed<T>(operation: string, call: () => Promise<T>): Promise<T> {
+    const end = this.metrics.storeDuration.startTimer({ operation });
+    try {
+      return await call();
+    } catch (err) {
+      const failure = classify(err);
+      this.metrics.storeErrors.inc({ operation, kind: failure.kind });
+      throw failure;
+    } finally {
+      end();
+    }
+  }
+}
