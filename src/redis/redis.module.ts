@@ -1,17 +1,27 @@
-import { Global, Inject, Injectable, Logger, Module, OnApplicationShutdown } from '@nestjs/common';
+import {
+  Global,
+  Inject,
+  Injectable,
+  Logger,
+  Module,
+  OnApplicationShutdown,
+  OnModuleInit,
+} from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
-import { createRedisClient, RedisClient } from './redis-connection';
+import { createRedisClient, RedisClient, waitUntilReady } from './redis-connection';
 
 /** Timeout of the connection used off the hot path (admin, plans, background jobs). */
 const CONTROL_COMMAND_TIMEOUT_MS = 2000;
+/** How long start-up waits for Redis before serving anyway (degraded or 503, per fail mode). */
+const STARTUP_WAIT_MS = 5000;
 
 /**
  * Owns usher's Redis connections: `hot` for heartbeats (times out after USHER_STORE_TIMEOUT_MS),
  * `control` for everything else. Closed after the HTTP server has drained (onApplicationShutdown).
  */
 @Injectable()
-export class RedisConnections implements OnApplicationShutdown {
+export class RedisConnections implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger('Redis');
   readonly hot: RedisClient;
   readonly control: RedisClient;
@@ -30,6 +40,18 @@ export class RedisConnections implements OnApplicationShutdown {
       client.on('error', () => undefined);
       client.on('ready', () => this.logger.log(`${name} connection ready`));
       client.on('end', () => this.logger.warn(`${name} connection closed`));
+    }
+  }
+
+  /** Without an offline queue, requests before the first connect would all be degraded. */
+  async onModuleInit(): Promise<void> {
+    try {
+      await Promise.all([
+        waitUntilReady(this.hot, STARTUP_WAIT_MS),
+        waitUntilReady(this.control, STARTUP_WAIT_MS),
+      ]);
+    } catch (err) {
+      this.logger.warn(`starting without the store: ${(err as Error).message}`);
     }
   }
 

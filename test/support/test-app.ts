@@ -1,0 +1,54 @@
+import { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { createApp } from '../../src/app.factory';
+import { AppConfig } from '../../src/config/app-config';
+import { loadConfig } from '../../src/config/load-config';
+import { Plan, PlanCatalog } from '../../src/config/plan';
+
+export const LICENSE_TOKEN = 'test-license-server-token';
+export const ADMIN_TOKEN = 'test-admin-token';
+
+export function plan(name: string, fields: Partial<Omit<Plan, 'name'>> = {}): Plan {
+  return {
+    name,
+    maxStreams: 2,
+    countBy: 'session',
+    onLimit: 'reject-new',
+    renewalIntervalSeconds: 60,
+    graceSeconds: 30,
+    ...fields,
+  };
+}
+
+/** A catalogue for tests: `basic` (default) plus whatever the test adds. */
+export function catalog(...plans: Plan[]): PlanCatalog {
+  const all = plans.some((p) => p.name === 'basic') ? plans : [plan('basic'), ...plans];
+  return { defaultPlan: 'basic', plans: all };
+}
+
+/**
+ * A validated config for tests: the repo's loadConfig on a minimal env (so tests exercise the
+ * same parsing), with the store URL, tokens and plans a test wants.
+ */
+export function testConfig(
+  redisUrl: string,
+  overrides: Partial<AppConfig> = {},
+  env: Record<string, string> = {},
+): AppConfig {
+  const base = loadConfig({
+    REDIS_URL: redisUrl,
+    USHER_SESSION_ID_SECRET: 'test-secret',
+    USHER_LICENSE_SERVER_TOKENS: LICENSE_TOKEN,
+    USHER_ADMIN_TOKENS: ADMIN_TOKEN,
+    USHER_LOG_LEVEL: 'error',
+    ...env,
+  });
+  return { ...base, keyPrefix: `t${Math.random().toString(36).slice(2, 8)}`, ...overrides };
+}
+
+/** The real Nest app, initialised (not listening): use supertest on app.getHttpServer(). */
+export async function startApp(config: AppConfig): Promise<NestFastifyApplication> {
+  const app = await createApp(config);
+  await app.init();
+  await app.getHttpAdapter().getInstance().ready();
+  return app;
+}
