@@ -27,15 +27,16 @@ export function catalog(...plans: Plan[]): PlanCatalog {
 
 /**
  * A validated config for tests: the repo's loadConfig on a minimal env (so tests exercise the
- * same parsing), with the store URL, tokens and plans a test wants.
+ * same parsing), with the store (a REDIS_URL, or env such as REDIS_CLUSTER_NODES), tokens and
+ * plans a test wants. Every config gets its own key prefix so suites never see each other's keys.
  */
 export function testConfig(
-  redisUrl: string,
+  store: string | Record<string, string>,
   overrides: Partial<AppConfig> = {},
   env: Record<string, string> = {},
 ): AppConfig {
   const base = loadConfig({
-    REDIS_URL: redisUrl,
+    ...(typeof store === 'string' ? { REDIS_URL: store } : store),
     USHER_SESSION_ID_SECRET: 'test-secret',
     USHER_LICENSE_SERVER_TOKENS: LICENSE_TOKEN,
     USHER_ADMIN_TOKENS: ADMIN_TOKEN,
