@@ -5,9 +5,6 @@ import { AppConfig } from './config/app-config';
 import { ConfigError, loadConfig } from './config/load-config';
 import { findOrStartLocalRedis, LocalRedis } from './redis/local-redis';
 
-/** After SIGTERM, in-flight requests get this long to finish before the process exits anyway. */
-const SHUTDOWN_DEADLINE_MS = 25_000;
-
 async function bootstrap(): Promise<void> {
   let config: AppConfig;
   try {
@@ -39,7 +36,7 @@ async function bootstrap(): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.log(`${signal}: draining in-flight requests`);
-    setTimeout(() => process.exit(1), SHUTDOWN_DEADLINE_MS).unref();
+    setTimeout(() => process.exit(1), config.shutdownGraceMs).unref();
     await app.close();
     await localRedis?.stop();
     process.exit(0);

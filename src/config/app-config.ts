@@ -39,6 +39,8 @@ export interface AppConfig {
   /** How often each instance re-reads the plans version, in case a pub/sub message was lost. */
   planRefreshMs: number;
   role: UsherRole;
+  /** After SIGTERM, in-flight requests get this long to finish before the process exits anyway. */
+  shutdownGraceMs: number;
   webhookUrls: string[];
   webhookSecret: string;
   queueRedisUrl?: string;

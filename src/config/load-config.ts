@@ -188,6 +188,7 @@ export function loadConfig(env: Env): AppConfig {
     adminTokens,
     planRefreshMs: r.integer('USHER_PLAN_REFRESH_MS', 1000, 100, 60000),
     role: r.oneOf('USHER_ROLE', ['all', 'api', 'worker'] as const, 'all'),
+    shutdownGraceMs: r.integer('USHER_SHUTDOWN_GRACE_MS', 25000, 0, 600000),
     webhookUrls: r.list('USHER_WEBHOOK_URLS'),
     webhookSecret: r.secret('USHER_WEBHOOK_SECRET') ?? '',
     queueRedisUrl: r.url('USHER_QUEUE_REDIS_URL', ['redis:', 'rediss:']),
