@@ -1,4 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import { AdminModule } from './admin/admin.module';
 import { AuthModule } from './auth/auth.module';
 import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
@@ -18,6 +19,7 @@ export class AppModule {
         MetricsModule,
         AuthModule,
         HeartbeatModule,
+        AdminModule,
         HealthModule,
       ],
     };

@@ -1,8 +1,26 @@
-import { Inject, Injectable } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  OnApplicationShutdown,
+  OnModuleInit,
+  Optional,
+} from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
-import { Plan } from '../config/plan';
+import { parsePlan, Plan } from '../config/plan';
 import { MetricsService } from '../metrics/metrics.service';
+import { RedisClient, waitUntilReady } from '../redis/redis-connection';
+import { PlanOverlaySnapshot, PlanStore } from './plan-store';
+
+/** How long start-up waits for Redis to read the API plans before serving the file plans. */
+const STARTUP_WAIT_MS = 5000;
+
+export type PlanSource = 'file' | 'api';
+
+export interface EffectivePlan extends Plan {
+  source: PlanSource;
+}
 
 /** "\n<name> <maxStreams> <countBy> <onLimit> <interval> <grace>" per plan, as lib.lua reads it. */
 export function encodePlanTable(plans: Iterable<Plan>): string {
@@ -14,21 +32,66 @@ export function encodePlanTable(plans: Iterable<Plan>): string {
 }
 
 /**
- * The effective plans, held in memory so the hot path never reads them from Redis: the scripts
- * receive them as one encoded table argument, rebuilt only when the plans change.
+ * The effective plans: the plans file as the baseline, API plans from Redis on top. Held in
+ * memory so the hot path never reads them from Redis: the scripts receive them as one encoded
+ * table argument, rebuilt only when the plans change.
+ *
+ * Change feed: every change is published on a pub/sub channel (applied within milliseconds), and
+ * a periodic version check (planRefreshMs) catches any message that was lost, e.g. while the
+ * subscriber was reconnecting.
  */
 @Injectable()
-export class PlanRegistry {
+export class PlanRegistry implements OnModuleInit, OnApplicationShutdown {
   readonly defaultPlanName: string;
-  private plans = new Map<string, Plan>();
+  private readonly logger = new Logger('Plans');
+  private readonly filePlans: Map<string, Plan>;
+  private plans = new Map<string, EffectivePlan>();
   private table = '\n';
+  /** Version of the overlay in force; undefined until it was first read. */
+  private version: string | null | undefined;
+  /** Serializes overlay reads so an older read never overwrites a newer one. */
+  private loading: Promise<void> = Promise.resolve();
+  private timer?: NodeJS.Timeout;
+  private subscriber?: RedisClient;
+  private stopped = false;
+  private readonly refreshMs: number;
 
-  constructor(@Inject(APP_CONFIG) config: AppConfig, metrics: MetricsService) {
+  constructor(
+    @Inject(APP_CONFIG) config: AppConfig,
+    metrics: MetricsService,
+    @Optional() private readonly store?: PlanStore,
+  ) {
     this.defaultPlanName = config.plans.defaultPlan;
-    this.replace(config.plans.plans);
+    this.refreshMs = config.planRefreshMs;
+    this.filePlans = new Map(config.plans.plans.map((p) => [p.name, p]));
+    this.replace([]);
     metrics.setPlanLimitsSource(() =>
       [...this.plans.values()].map((p) => ({ plan: p.name, maxStreams: p.maxStreams })),
     );
+  }
+
+  /** Reads the API plans before the app serves, then follows their changes. */
+  async onModuleInit(): Promise<void> {
+    if (!this.store) return;
+    this.subscriber = this.store.subscribe((version) => {
+      if (version !== this.version) void this.refresh();
+    });
+    this.timer = setInterval(() => void this.checkVersion(), this.refreshMs);
+    this.timer.unref();
+    try {
+      await waitUntilReady(this.store.client, STARTUP_WAIT_MS);
+      await this.refresh();
+    } catch (err) {
+      this.logger.warn(
+        `serving the file plans until the API plans can be read: ${(err as Error).message}`,
+      );
+    }
+  }
+
+  onApplicationShutdown(): void {
+    this.stopped = true;
+    clearInterval(this.timer);
+    this.subscriber?.disconnect();
   }
 
   get(name: string): Plan | undefined {
@@ -43,6 +106,16 @@ export class PlanRegistry {
     return [...this.plans.values()];
   }
 
+  /** Every effective plan with where it comes from (file or API), file order first. */
+  effective(): EffectivePlan[] {
+    return [...this.plans.values()];
+  }
+
+  /** The plans file's version of a plan, whether or not an API plan replaces it. */
+  filePlan(name: string): Plan | undefined {
+    return this.filePlans.get(name);
+  }
+
   /** The plan a heartbeat falls back to when the store cannot say (degraded answers). */
   planFor(requested: string | undefined): Plan {
     return this.plans.get(requested ?? '') ?? (this.plans.get(this.defaultPlanName) as Plan);
@@ -52,8 +125,55 @@ export class PlanRegistry {
     return this.table;
   }
 
-  protected replace(plans: Iterable<Plan>): void {
-    this.plans = new Map([...plans].map((p) => [p.name, p]));
-    this.table = encodePlanTable(this.plans.values());
+  /**
+   * Re-reads the API plans and applies them. Calls queue behind each other, so after awaiting it
+   * the registry reflects at least every change made before the call.
+   */
+  refresh(): Promise<void> {
+    const next = this.loading.then(async () => {
+      if (this.stopped || !this.store) return;
+      this.apply(await this.store.load());
+    });
+    // A failed read must not block the next one; the caller still sees the failure.
+    this.loading = next.catch(() => undefined);
+    return next;
+  }
+
+  private async checkVersion(): Promise<void> {
+    if (this.stopped || !this.store) return;
+    try {
+      if ((await this.store.version()) !== this.version) await this.refresh();
+    } catch {
+      // The store is unreachable: keep the plans in force and try again at the next tick.
+    }
+  }
+
+  private apply(snapshot: PlanOverlaySnapshot): void {
+    if (snapshot.version === this.version) return;
+    const overlay: Plan[] = [];
+    for (const [name, json] of snapshot.plans) {
+      let body: unknown;
+      try {
+        body = JSON.parse(json);
+      } catch {
+        body = json;
+      }
+      const { plan, problems } = parsePlan(name, body, `plans.${name}`);
+      if (plan) overlay.push(plan);
+      else this.logger.error(`ignoring invalid API plan in Redis: ${problems.join('; ')}`);
+    }
+    this.replace(overlay);
+    this.version = snapshot.version;
+    this.logger.log(`plans version ${snapshot.version ?? 'none'}: ${overlay.length} API plan(s)`);
+  }
+
+  /** Rebuilds the effective plans from the file plans and the given API plans. */
+  protected replace(overlay: Iterable<Plan>): void {
+    const plans = new Map<string, EffectivePlan>();
+    for (const p of this.filePlans.values()) plans.set(p.name, { ...p, source: 'file' });
+    const added = [...overlay].sort((a, b) => a.name.localeCompare(b.name));
+    for (const p of added) plans.set(p.name, { ...p, source: 'api' });
+    this.plans = plans;
+    this.table = encodePlanTable(plans.values());
   }
 }

@@ -1,5 +1,11 @@
 import { Module } from '@nestjs/common';
+import { OverrideStore } from './override-store';
 import { PlanRegistry } from './plan-registry';
+import { PlanStore } from './plan-store';
 
-@Module({ providers: [PlanRegistry], exports: [PlanRegistry] })
+/** Plans (file baseline + API overlay in Redis, kept current by the change feed) and overrides. */
+@Module({
+  providers: [PlanStore, PlanRegistry, OverrideStore],
+  exports: [PlanStore, PlanRegistry, OverrideStore],
+})
 export class PlansModule {}

@@ -1,0 +1,98 @@
+import { COUNT_BY, ON_LIMIT } from '../config/plan';
+import { invalidRequest } from '../common/invalid-request';
+import { ID_PATTERN } from '../heartbeat/heartbeat-request';
+import { Override } from '../plans/override-store';
+
+const ID_ALPHABET = 'A-Z a-z 0-9 . _ ~ : @ + = -';
+const OVERRIDE_POLICY_FIELDS = ['plan', 'maxStreams', 'countBy', 'onLimit'] as const;
+const OVERRIDE_FIELDS = new Set<string>([...OVERRIDE_POLICY_FIELDS, 'expiresAt']);
+const MAX_STREAMS = [0, 100] as const;
+/** A date-time with a zone (Z or ±hh:mm): an override's end must not depend on a host's zone. */
+const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/;
+
+function idProblem(field: string, value: string, max: number): string | undefined {
+  if (value.length < 1 || value.length > max) return `${field}: must be 1-${max} characters`;
+  if (!ID_PATTERN.test(value)) return `${field}: may only contain ${ID_ALPHABET}`;
+  return undefined;
+}
+
+/** Path ids follow the heartbeat's rules (SPEC §4), so an admin can name any stored user. */
+export function assertIds(ids: { userId: string; sessionId?: string }): void {
+  const problems = [idProblem('userId', ids.userId, 128)];
+  if (ids.sessionId !== undefined) problems.push(idProblem('sessionId', ids.sessionId, 256));
+  const named = problems.filter((p): p is string => p !== undefined);
+  if (named.length) throw invalidRequest(named);
+}
+
+export interface OverrideCheck {
+  isKnownPlan: (name: string) => boolean;
+  /** The Redis server's clock (ms), needed only when the body has an expiresAt. */
+  now?: number;
+}
+
+/** Whether validating this body needs the Redis clock (it has an expiresAt to compare). */
+export function needsClock(body: unknown): boolean {
+  return typeof body === 'object' && body !== null && 'expiresAt' in body;
+}
+
+/**
+ * Validates a PUT /v1/users/{userId}/override body, naming every bad field: any of plan (a known
+ * plan), maxStreams (0-100), countBy, onLimit, at least one of them; optional expiresAt (ISO 8601
+ * with a zone, in the future by the Redis clock). Unknown fields are rejected.
+ */
+export function validateOverride(
+  body: unknown,
+  check: OverrideCheck,
+): { override?: Override; problems: string[] } {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    return { problems: ['body: must be a JSON object'] };
+  }
+  const input = body as Record<string, unknown>;
+  const problems: string[] = [];
+  const override: Override = {};
+  for (const key of Object.keys(input)) {
+    if (!OVERRIDE_FIELDS.has(key)) problems.push(`${key}: unknown field`);
+  }
+  if (OVERRIDE_POLICY_FIELDS.every((f) => input[f] === undefined)) {
+    problems.push(`body: at least one of ${OVERRIDE_POLICY_FIELDS.join(', ')} is required`);
+  }
+  if (input.plan !== undefined) {
+    if (typeof input.plan === 'string' && check.isKnownPlan(input.plan)) override.plan = input.plan;
+    else problems.push(`plan: ${JSON.stringify(input.plan)} is not a known plan`);
+  }
+  if (input.maxStreams !== undefined) {
+    const value = input.maxStreams;
+    const [min, max] = MAX_STREAMS;
+    if (typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max) {
+      override.maxStreams = value;
+    } else {
+      problems.push(`maxStreams: must be an integer from ${min} to ${max}`);
+    }
+  }
+  const enumField = <F extends 'countBy' | 'onLimit'>(
+    field: F,
+    allowed: readonly NonNullable<Override[F]>[],
+  ) => {
+    const value = input[field];
+    if (value === undefined) return;
+    const found = allowed.find((a) => a === value);
+    if (found !== undefined) override[field] = found;
+    else problems.push(`${field}: must be one of ${allowed.join(', ')}`);
+  };
+  enumField('countBy', COUNT_BY);
+  enumField('onLimit', ON_LIMIT);
+  if (input.expiresAt !== undefined) {
+    const value = input.expiresAt;
+    const ms = typeof value === 'string' && ISO_DATE_TIME.test(value) ? Date.parse(value) : NaN;
+    if (Number.isNaN(ms)) {
+      problems.push(
+        'expiresAt: must be an ISO 8601 date-time with a zone, e.g. 2030-01-31T18:00:00Z',
+      );
+    } else if (check.now === undefined || ms <= check.now) {
+      problems.push('expiresAt: must be in the future');
+    } else {
+      override.expiresAt = ms;
+    }
+  }
+  return problems.length ? { problems } : { override, problems };
+}

@@ -1,0 +1,142 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { COUNT_BY, ON_LIMIT, PLAN_DEFAULTS } from '../config/plan';
+import { DRMS } from '../sessions/session-identity';
+
+/*
+ * OpenAPI descriptions of the admin API. Validation itself is parsePlan (plans) and
+ * validateOverride (overrides): hand-written so every bad field is named in one 400.
+ */
+
+export const USER_PARAM = {
+  name: 'userId',
+  example: 'user-42',
+  description: '1-128 characters of A-Z a-z 0-9 . _ ~ : @ + = -',
+};
+
+export class PlanBodyDto {
+  @ApiPropertyOptional({
+    minimum: 0,
+    maximum: 100,
+    default: PLAN_DEFAULTS.maxStreams,
+    example: 3,
+    description: 'Live slots a user may hold',
+  })
+  maxStreams?: number;
+
+  @ApiPropertyOptional({
+    enum: COUNT_BY,
+    default: PLAN_DEFAULTS.countBy,
+    example: 'device',
+    description: 'What one slot is: a session, or a device (all its sessions share one slot)',
+  })
+  countBy?: string;
+
+  @ApiPropertyOptional({
+    enum: ON_LIMIT,
+    default: PLAN_DEFAULTS.onLimit,
+    example: 'reject-new',
+    description: 'At the limit: deny the new slot, or admit it and revoke the oldest',
+  })
+  onLimit?: string;
+
+  @ApiPropertyOptional({
+    minimum: 1,
+    maximum: 86400,
+    default: PLAN_DEFAULTS.renewalIntervalSeconds,
+    example: 60,
+    description: 'Renewal cadence put in licenses (renewAfterSeconds)',
+  })
+  renewalIntervalSeconds?: number;
+
+  @ApiPropertyOptional({
+    minimum: 0,
+    maximum: 86400,
+    default: PLAN_DEFAULTS.graceSeconds,
+    example: 30,
+    description: 'How long past the renewal interval a slot stays live without a heartbeat',
+  })
+  graceSeconds?: number;
+
+  @ApiPropertyOptional({
+    example: 'premium',
+    description: 'Optional; if given it must equal the name in the path',
+  })
+  name?: string;
+}
+
+export class PlanDto {
+  @ApiProperty({ example: 'premium', pattern: '^[A-Za-z0-9_-]{1,64}$' }) name!: string;
+  @ApiProperty({ example: 3 }) maxStreams!: number;
+  @ApiProperty({ enum: COUNT_BY, example: 'device' }) countBy!: string;
+  @ApiProperty({ enum: ON_LIMIT, example: 'reject-new' }) onLimit!: string;
+  @ApiProperty({ example: 60 }) renewalIntervalSeconds!: number;
+  @ApiProperty({ example: 30 }) graceSeconds!: number;
+  @ApiProperty({
+    enum: ['file', 'api'],
+    example: 'api',
+    description: 'file: the plans file; api: stored in Redis through this API (wins over the file)',
+  })
+  source!: string;
+}
+
+export class PlanListDto {
+  @ApiProperty({ example: 'basic', description: 'The plan of users without plan or override' })
+  defaultPlan!: string;
+  @ApiProperty({ type: [PlanDto] }) plans!: PlanDto[];
+}
+
+export class OverrideBodyDto {
+  @ApiPropertyOptional({ example: 'premium', description: 'A known plan name' })
+  plan?: string;
+  @ApiPropertyOptional({ minimum: 0, maximum: 100, example: 4 }) maxStreams?: number;
+  @ApiPropertyOptional({ enum: COUNT_BY, example: 'session' }) countBy?: string;
+  @ApiPropertyOptional({ enum: ON_LIMIT, example: 'evict-oldest' }) onLimit?: string;
+  @ApiPropertyOptional({
+    format: 'date-time',
+    example: '2030-01-31T18:00:00Z',
+    description: 'When the override stops applying (ISO 8601 with a zone; must be in the future)',
+  })
+  expiresAt?: string;
+}
+
+export class OverrideDto extends OverrideBodyDto {
+  @ApiProperty({ example: 'user-42' }) userId!: string;
+}
+
+export class UserSessionDto {
+  @ApiProperty({ example: 'syn-3q2x7wQnZ0bT4mKp1aL9cA' }) sessionId!: string;
+  @ApiProperty({ nullable: true, type: String, example: 'device-7f3a' }) deviceId!: string | null;
+  @ApiProperty({ enum: DRMS, example: 'playready' }) drm!: string;
+  @ApiProperty({ nullable: true, type: String, example: 'movie-123' }) contentId!: string | null;
+  @ApiProperty({ format: 'date-time', example: '2030-01-31T18:00:00.000Z' }) startedAt!: string;
+  @ApiProperty({ format: 'date-time', example: '2030-01-31T18:14:00.000Z' }) lastSeenAt!: string;
+  @ApiProperty({
+    format: 'date-time',
+    example: '2030-01-31T18:15:30.000Z',
+    description: 'When the session lapses without another heartbeat',
+  })
+  expiresAt!: string;
+}
+
+export class UserSessionsDto {
+  @ApiProperty({ example: 'user-42' }) userId!: string;
+  @ApiProperty({ example: 'family', description: 'The plan in force for this user' })
+  plan!: string;
+  @ApiProperty({ enum: COUNT_BY, example: 'device' }) countBy!: string;
+  @ApiProperty({ example: 4, description: 'After the override, if any' }) maxStreams!: number;
+  @ApiProperty({ example: 1, description: 'Live slots' }) activeStreams!: number;
+  @ApiProperty({ type: [UserSessionDto], description: 'Live sessions, oldest slot first' })
+  sessions!: UserSessionDto[];
+}
+
+export class AdminErrorDto {
+  @ApiProperty({ example: 400 }) statusCode!: number;
+  @ApiProperty({ example: 'Bad Request' }) error!: string;
+  @ApiProperty({ example: 'maxStreams: must be an integer from 0 to 100' }) message!: string;
+  @ApiPropertyOptional({
+    type: [String],
+    example: ['maxStreams: must be an integer from 0 to 100', 'colour: unknown field'],
+    description: 'On 400: every problem, one per invalid field',
+  })
+  problems?: string[];
+}

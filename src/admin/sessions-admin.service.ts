@@ -1,0 +1,64 @@
+import { Injectable } from '@nestjs/common';
+import { Caller } from '../auth/roles';
+import { MetricsService } from '../metrics/metrics.service';
+import { SessionStore } from '../sessions/session-store';
+import { SessionView, toSessionView } from '../sessions/session-view';
+import { assertIds } from './admin-validation';
+import { AuditLog } from './audit-log';
+
+export interface UserSessionView extends SessionView {
+  /** When the session lapses without another heartbeat. */
+  expiresAt: string;
+}
+
+export interface UserSessionsView {
+  userId: string;
+  plan: string;
+  countBy: 'session' | 'device';
+  maxStreams: number;
+  activeStreams: number;
+  sessions: UserSessionView[];
+}
+
+/** Support staff's view of a user's live sessions, and termination (slot freed, session revoked). */
+@Injectable()
+export class SessionsAdminService {
+  constructor(
+    private readonly sessions: SessionStore,
+    private readonly metrics: MetricsService,
+    private readonly audit: AuditLog,
+  ) {}
+
+  async list(userId: string): Promise<UserSessionsView> {
+    assertIds({ userId });
+    const found = await this.sessions.userSessions(userId);
+    const lifetimeMs = (found.renewalIntervalSeconds + found.graceSeconds) * 1000;
+    return {
+      userId,
+      plan: found.plan,
+      countBy: found.countBy,
+      maxStreams: found.maxStreams,
+      activeStreams: found.activeStreams,
+      sessions: found.sessions.map((s) => ({
+        ...toSessionView(s),
+        expiresAt: new Date(s.lastSeenAt + lifetimeMs).toISOString(),
+      })),
+    };
+  }
+
+  /** Ends one session (revoked even when unknown, so it cannot start later) or all of them. */
+  async terminate(caller: Caller, userId: string, sessionId?: string): Promise<void> {
+    assertIds({ userId, sessionId });
+    const { plan, sessions } = await this.sessions.terminate(userId, sessionId);
+    if (sessions.length) {
+      this.metrics.evictions.inc({ plan, cause: 'terminated' }, sessions.length);
+    }
+    this.audit.record(
+      caller,
+      'sessions.terminate',
+      sessionId === undefined ? { userId } : { userId, sessionId },
+      sessions.map(toSessionView),
+      { revoked: sessionId === undefined ? sessions.map((s) => s.sessionId) : [sessionId] },
+    );
+  }
+}

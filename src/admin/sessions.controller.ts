@@ -1,0 +1,69 @@
+import { Controller, Delete, Get, HttpCode, Param } from '@nestjs/common';
+import {
+  ApiBadRequestResponse,
+  ApiBearerAuth,
+  ApiForbiddenResponse,
+  ApiNoContentResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiParam,
+  ApiTags,
+  ApiUnauthorizedResponse,
+} from '@nestjs/swagger';
+import { Caller, RequireRole } from '../auth/roles';
+import { AdminErrorDto, USER_PARAM, UserSessionsDto } from './admin.dto';
+import { CallerOf } from './caller.decorator';
+import { SessionsAdminService, UserSessionsView } from './sessions-admin.service';
+
+@ApiTags('admin: sessions')
+@ApiBearerAuth()
+@ApiParam(USER_PARAM)
+@ApiBadRequestResponse({ type: AdminErrorDto, description: 'Invalid userId or sessionId' })
+@ApiUnauthorizedResponse({ type: AdminErrorDto, description: 'Missing or unknown token' })
+@ApiForbiddenResponse({
+  type: AdminErrorDto,
+  description: 'Token of another role (license-server)',
+})
+@RequireRole('admin')
+@Controller('v1/users/:userId/sessions')
+export class SessionsController {
+  constructor(private readonly sessions: SessionsAdminService) {}
+
+  @Get()
+  @ApiOperation({
+    summary: "A user's live sessions and the policy in force",
+    description: 'An unknown user has no sessions (activeStreams 0), not a 404.',
+  })
+  @ApiOkResponse({ type: UserSessionsDto })
+  list(@Param('userId') userId: string): Promise<UserSessionsView> {
+    return this.sessions.list(userId);
+  }
+
+  @Delete(':sessionId')
+  @HttpCode(204)
+  @ApiOperation({
+    summary: 'Terminate one session',
+    description:
+      'Its slot is freed now and the session is revoked: its next heartbeat is denied session_revoked. 204 also for an unknown session (which is revoked all the same).',
+  })
+  @ApiParam({ name: 'sessionId', example: 'syn-3q2x7wQnZ0bT4mKp1aL9cA' })
+  @ApiNoContentResponse({ description: 'Terminated' })
+  async terminateOne(
+    @CallerOf() caller: Caller,
+    @Param('userId') userId: string,
+    @Param('sessionId') sessionId: string,
+  ): Promise<void> {
+    await this.sessions.terminate(caller, userId, sessionId);
+  }
+
+  @Delete()
+  @HttpCode(204)
+  @ApiOperation({
+    summary: "Terminate all of a user's sessions",
+    description: 'Every live session is revoked and every slot freed.',
+  })
+  @ApiNoContentResponse({ description: 'Terminated' })
+  async terminateAll(@CallerOf() caller: Caller, @Param('userId') userId: string): Promise<void> {
+    await this.sessions.terminate(caller, userId);
+  }
+}

@@ -1,0 +1,115 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { AppConfig } from '../config/app-config';
+import { APP_CONFIG } from '../config/config.module';
+import { PlanPolicy } from '../config/plan';
+import { RedisConnections } from '../redis/redis.module';
+import { RedisClient } from '../redis/redis-connection';
+
+/**
+ * The version lives in the same hash as the plans, so one HGETALL reads a consistent snapshot and
+ * one MULTI on one key changes a plan and bumps the version together (also on Redis Cluster).
+ * Plan names match PLAN_NAME_PATTERN, so they can never collide with this field.
+ */
+export const VERSION_FIELD = '#version';
+
+/** The API plans as stored: raw JSON bodies by plan name, validated by the registry on load. */
+export interface PlanOverlaySnapshot {
+  /** null while no plan was ever changed through the API (or the store was flushed). */
+  version: string | null;
+  plans: Map<string, string>;
+}
+
+export interface PlanKeys {
+  /** Hash: <plan name> = JSON PlanPolicy, plus VERSION_FIELD. Configuration: no TTL. */
+  plans: string;
+  /** Pub/sub channel: a message (the new version) after every change. */
+  changes: string;
+}
+
+export function planKeys(prefix: string): PlanKeys {
+  return { plans: `${prefix}:plans`, changes: `${prefix}:plans:changed` };
+}
+
+/**
+ * Owns the API plans in Redis (the overlay over the plans file) and their change feed. Used off
+ * the hot path only: at start-up, on a change message, on the periodic version check and by the
+ * admin API.
+ */
+@Injectable()
+export class PlanStore {
+  readonly keys: PlanKeys;
+  private readonly control: RedisClient;
+
+  constructor(
+    private readonly redis: RedisConnections,
+    @Inject(APP_CONFIG) config: AppConfig,
+  ) {
+    this.keys = planKeys(config.keyPrefix);
+    this.control = redis.control;
+  }
+
+  /** The connection the store uses, for callers that must wait until it is ready. */
+  get client(): RedisClient {
+    return this.control;
+  }
+
+  async load(): Promise<PlanOverlaySnapshot> {
+    const flat = await this.control.hgetall(this.keys.plans);
+    const plans = new Map<string, string>();
+    let version: string | null = null;
+    for (const [field, value] of Object.entries(flat)) {
+      if (field === VERSION_FIELD) version = value;
+      else plans.set(field, value);
+    }
+    return { version, plans };
+  }
+
+  async version(): Promise<string | null> {
+    return this.control.hget(this.keys.plans, VERSION_FIELD);
+  }
+
+  /** Stores (creates or replaces) an API plan; returns the new version. */
+  async put(name: string, policy: PlanPolicy): Promise<string> {
+    const body: PlanPolicy = {
+      maxStreams: policy.maxStreams,
+      countBy: policy.countBy,
+      onLimit: policy.onLimit,
+      renewalIntervalSeconds: policy.renewalIntervalSeconds,
+      graceSeconds: policy.graceSeconds,
+    };
+    return this.change((m) => m.hset(this.keys.plans, name, JSON.stringify(body)));
+  }
+
+  /** Removes an API plan (a file plan reverts to the file); returns the new version. */
+  async remove(name: string): Promise<string> {
+    return this.change((m) => m.hdel(this.keys.plans, name));
+  }
+
+  /** Subscribes a dedicated connection to the change channel; the caller closes it. */
+  subscribe(onChange: (version: string) => void): RedisClient {
+    const subscriber = this.redis.duplicate();
+    const channel = this.keys.changes;
+    subscriber.on('message', (from: string, message: string) => {
+      if (from === channel) onChange(message);
+    });
+    // Without an offline queue SUBSCRIBE must wait for the connection; ioredis re-subscribes by
+    // itself after a reconnect, and a repeated SUBSCRIBE is harmless.
+    const subscribe = () => void subscriber.subscribe(channel).catch(() => undefined);
+    subscriber.on('ready', subscribe);
+    if (subscriber.status === 'ready') subscribe();
+    return subscriber;
+  }
+
+  private async change(write: (m: ReturnType<RedisClient['multi']>) => unknown): Promise<string> {
+    const multi = this.control.multi();
+    write(multi);
+    multi.hincrby(this.keys.plans, VERSION_FIELD, 1);
+    const results = await multi.exec();
+    const failed = results?.find(([err]) => err);
+    if (!results || failed) throw failed?.[0] ?? new Error('plan change was not applied');
+    const version = String(results[results.length - 1][1]);
+    // Best effort: instances that miss this message catch up at their next version check.
+    await this.control.publish(this.keys.changes, version).catch(() => undefined);
+    return version;
+  }
+}
