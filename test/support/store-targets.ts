@@ -1,8 +1,10 @@
+import { startCluster } from './redis-cluster';
 import { startRedis } from './redis-server';
 
 /**
- * The Redis deployments the store integration suites run against. Each returns a connection
- * target for AppConfig plus a stop function. Issue [scale] adds a 3-master Redis Cluster here.
+ * The Redis deployments the store integration suites run against. Each returns the store env for
+ * testConfig (REDIS_URL or REDIS_CLUSTER_NODES) plus a stop function. Every one is a private
+ * server on free loopback ports, never the machine's Redis.
  */
 export interface StoreTarget {
   name: string;
@@ -15,6 +17,14 @@ export const STORE_TARGETS: StoreTarget[] = [
     start: async () => {
       const redis = await startRedis();
       return { env: { REDIS_URL: redis.url }, stop: () => redis.stop() };
+    },
+  },
+  {
+    // Users spread over 3 masters: every per-user script must stay within one hash slot.
+    name: '3-master cluster',
+    start: async () => {
+      const cluster = await startCluster({ masters: 3 });
+      return { env: cluster.env, stop: () => cluster.stop() };
     },
   },
 ];
