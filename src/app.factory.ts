@@ -22,6 +22,9 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     bodyLimit: BODY_LIMIT_BYTES,
     // The license server sends JSON; keep-alive connections are closed when idle at shutdown.
     forceCloseConnections: 'idle',
+    // Admin paths carry userIds (128) and sessionIds (256 chars), percent-encoded up to 3x;
+    // Fastify's default of 100 would answer 414 for valid ids.
+    maxParamLength: 1024,
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, {
     logger,
