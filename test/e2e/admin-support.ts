@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { Logger } from '@nestjs/common';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import request from 'supertest';
 import { ADMIN_TOKEN, LICENSE_TOKEN } from '../support/test-app';
@@ -70,6 +71,8 @@ export async function auditLines(run: () => Promise<unknown>): Promise<Record<st
     await run();
   } finally {
     spy.mockRestore();
+    // Creating an app makes its logger Nest's static one; return to the tests' level (error).
+    Logger.overrideLogger(['fatal', 'error']);
   }
   return lines
     .flatMap((chunk) => chunk.split('\n'))
