@@ -55,6 +55,8 @@ export class PlanRegistry implements OnModuleInit, OnApplicationShutdown {
   private subscriber?: RedisClient;
   private stopped = false;
   private readonly refreshMs: number;
+  /** Started at construction so it overlaps RedisConnections' own start-up wait. */
+  private readonly storeReady: Promise<Error | undefined>;
 
   constructor(
     @Inject(APP_CONFIG) config: AppConfig,
@@ -65,6 +67,12 @@ export class PlanRegistry implements OnModuleInit, OnApplicationShutdown {
     this.refreshMs = config.planRefreshMs;
     this.filePlans = new Map(config.plans.plans.map((p) => [p.name, p]));
     this.replace([]);
+    this.storeReady = store
+      ? waitUntilReady(store.client, STARTUP_WAIT_MS).then(
+          () => undefined,
+          (err: Error) => err,
+        )
+      : Promise.resolve(undefined);
     metrics.setPlanLimitsSource(() =>
       [...this.plans.values()].map((p) => ({ plan: p.name, maxStreams: p.maxStreams })),
     );
@@ -79,7 +87,8 @@ export class PlanRegistry implements OnModuleInit, OnApplicationShutdown {
     this.timer = setInterval(() => void this.checkVersion(), this.refreshMs);
     this.timer.unref();
     try {
-      await waitUntilReady(this.store.client, STARTUP_WAIT_MS);
+      const notReady = await this.storeReady;
+      if (notReady) throw notReady;
       await this.refresh();
     } catch (err) {
       this.logger.warn(

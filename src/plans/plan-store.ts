@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
@@ -8,19 +9,33 @@ import { RedisClient } from '../redis/redis-connection';
 /**
  * The version lives in the same hash as the plans, so one HGETALL reads a consistent snapshot and
  * one MULTI on one key changes a plan and bumps the version together (also on Redis Cluster).
- * Plan names match PLAN_NAME_PATTERN, so they can never collide with this field.
+ * Plan names match PLAN_NAME_PATTERN, so they can never collide with these fields.
  */
 export const VERSION_FIELD = '#version';
+/**
+ * A random id set by the first write after the hash was created. The version an instance compares
+ * is "<epoch>.<counter>": should the store lose the hash (a restart without persistence, a flush)
+ * the counter starts again from 1, but under a new epoch, so no instance mistakes a new plan set
+ * for the one it already holds.
+ */
+export const EPOCH_FIELD = '#epoch';
 
 /** The API plans as stored: raw JSON bodies by plan name, validated by the registry on load. */
 export interface PlanOverlaySnapshot {
-  /** null while no plan was ever changed through the API (or the store was flushed). */
+  /** "<epoch>.<counter>"; null while no plan was ever changed through the API (or after a flush). */
   version: string | null;
   plans: Map<string, string>;
 }
 
+function versionOf(
+  epoch: string | null | undefined,
+  counter: string | null | undefined,
+): string | null {
+  return counter ? `${epoch ?? ''}.${counter}` : null;
+}
+
 export interface PlanKeys {
-  /** Hash: <plan name> = JSON PlanPolicy, plus VERSION_FIELD. Configuration: no TTL. */
+  /** Hash: <plan name> = JSON PlanPolicy, plus EPOCH_FIELD and VERSION_FIELD. No TTL. */
   plans: string;
   /** Pub/sub channel: a message (the new version) after every change. */
   changes: string;
@@ -56,16 +71,15 @@ export class PlanStore {
   async load(): Promise<PlanOverlaySnapshot> {
     const flat = await this.control.hgetall(this.keys.plans);
     const plans = new Map<string, string>();
-    let version: string | null = null;
     for (const [field, value] of Object.entries(flat)) {
-      if (field === VERSION_FIELD) version = value;
-      else plans.set(field, value);
+      if (field !== VERSION_FIELD && field !== EPOCH_FIELD) plans.set(field, value);
     }
-    return { version, plans };
+    return { version: versionOf(flat[EPOCH_FIELD], flat[VERSION_FIELD]), plans };
   }
 
   async version(): Promise<string | null> {
-    return this.control.hget(this.keys.plans, VERSION_FIELD);
+    const [epoch, counter] = await this.control.hmget(this.keys.plans, EPOCH_FIELD, VERSION_FIELD);
+    return versionOf(epoch, counter);
   }
 
   /** Stores (creates or replaces) an API plan; returns the new version. */
@@ -102,12 +116,15 @@ export class PlanStore {
 
   private async change(write: (m: ReturnType<RedisClient['multi']>) => unknown): Promise<string> {
     const multi = this.control.multi();
+    multi.hsetnx(this.keys.plans, EPOCH_FIELD, randomBytes(6).toString('base64url'));
     write(multi);
     multi.hincrby(this.keys.plans, VERSION_FIELD, 1);
+    multi.hget(this.keys.plans, EPOCH_FIELD);
     const results = await multi.exec();
     const failed = results?.find(([err]) => err);
     if (!results || failed) throw failed?.[0] ?? new Error('plan change was not applied');
-    const version = String(results[results.length - 1][1]);
+    const [[, counter], [, epoch]] = results.slice(-2);
+    const version = versionOf(epoch as string, String(counter)) as string;
     // Best effort: instances that miss this message catch up at their next version check.
     await this.control.publish(this.keys.changes, version).catch(() => undefined);
     return version;

@@ -325,6 +325,34 @@ describe('admin API: plans', () => {
       expect(await eventually(bSees(1), PROPAGATION_MS)).toBe(true);
     });
 
+    it('is not fooled when a lost plan set is rebuilt up to the same counter', async () => {
+      const key = `${keyPrefix}:plans`;
+      await adminCall(a, 'put', '/v1/plans/basic', { maxStreams: 2 }).expect(200);
+      expect(await eventually(bSees(2), PROPAGATION_MS)).toBe(true);
+      const counter = await redis.client.hget(key, '#version');
+      // The hash is lost and a new one reaches the same counter, announced to nobody.
+      await redis.client.del(key);
+      await redis.client.hset(key, {
+        basic: JSON.stringify({ maxStreams: 4 }),
+        '#epoch': 'rebuilt',
+        '#version': counter as string,
+      });
+      expect(await eventually(bSees(4), PROPAGATION_MS)).toBe(true);
+      await adminCall(a, 'delete', '/v1/plans/basic').expect(204);
+      expect(await eventually(bSees(1), PROPAGATION_MS)).toBe(true);
+    });
+
+    it('keeps following changes after Redis restarts (re-subscribed, version re-read)', async () => {
+      await redis.kill();
+      await redis.restart(); // an empty store: nothing was persisted
+      const put = () => adminCall(a, 'put', '/v1/plans/basic', { maxStreams: 6 });
+      // A's own connections reconnect with backoff; the restart is not part of the 2 s contract.
+      expect(await eventually(async () => (await put()).status === 200, 10_000, 100)).toBe(true);
+      expect(await eventually(bSees(6), 5000)).toBe(true);
+      await adminCall(a, 'delete', '/v1/plans/basic').expect(204);
+      expect(await eventually(bSees(1), PROPAGATION_MS)).toBe(true);
+    });
+
     it('an instance started later serves the API plans from its first request', async () => {
       await adminCall(a, 'put', '/v1/plans/latecomer', { maxStreams: 8 }).expect(201);
       const c = await startApp(testConfig(redis.url, { plans: PLANS, keyPrefix }));
