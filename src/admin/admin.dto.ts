@@ -15,6 +15,7 @@ export const USER_PARAM = {
 
 export class PlanBodyDto {
   @ApiPropertyOptional({
+    type: 'integer',
     minimum: 0,
     maximum: 100,
     default: PLAN_DEFAULTS.maxStreams,
@@ -40,6 +41,7 @@ export class PlanBodyDto {
   onLimit?: string;
 
   @ApiPropertyOptional({
+    type: 'integer',
     minimum: 1,
     maximum: 86400,
     default: PLAN_DEFAULTS.renewalIntervalSeconds,
@@ -49,6 +51,7 @@ export class PlanBodyDto {
   renewalIntervalSeconds?: number;
 
   @ApiPropertyOptional({
+    type: 'integer',
     minimum: 0,
     maximum: 86400,
     default: PLAN_DEFAULTS.graceSeconds,
@@ -66,11 +69,11 @@ export class PlanBodyDto {
 
 export class PlanDto {
   @ApiProperty({ example: 'premium', pattern: '^[A-Za-z0-9_-]{1,64}$' }) name!: string;
-  @ApiProperty({ example: 3 }) maxStreams!: number;
+  @ApiProperty({ type: 'integer', example: 3 }) maxStreams!: number;
   @ApiProperty({ enum: COUNT_BY, example: 'device' }) countBy!: string;
   @ApiProperty({ enum: ON_LIMIT, example: 'reject-new' }) onLimit!: string;
-  @ApiProperty({ example: 60 }) renewalIntervalSeconds!: number;
-  @ApiProperty({ example: 30 }) graceSeconds!: number;
+  @ApiProperty({ type: 'integer', example: 60 }) renewalIntervalSeconds!: number;
+  @ApiProperty({ type: 'integer', example: 30 }) graceSeconds!: number;
   @ApiProperty({
     enum: ['file', 'api'],
     example: 'api',
@@ -88,7 +91,8 @@ export class PlanListDto {
 export class OverrideBodyDto {
   @ApiPropertyOptional({ example: 'premium', description: 'A known plan name' })
   plan?: string;
-  @ApiPropertyOptional({ minimum: 0, maximum: 100, example: 4 }) maxStreams?: number;
+  @ApiPropertyOptional({ type: 'integer', minimum: 0, maximum: 100, example: 4 })
+  maxStreams?: number;
   @ApiPropertyOptional({ enum: COUNT_BY, example: 'session' }) countBy?: string;
   @ApiPropertyOptional({ enum: ON_LIMIT, example: 'evict-oldest' }) onLimit?: string;
   @ApiPropertyOptional({
@@ -123,8 +127,10 @@ export class UserSessionsDto {
   @ApiProperty({ example: 'family', description: 'The plan in force for this user' })
   plan!: string;
   @ApiProperty({ enum: COUNT_BY, example: 'device' }) countBy!: string;
-  @ApiProperty({ example: 4, description: 'After the override, if any' }) maxStreams!: number;
-  @ApiProperty({ example: 1, description: 'Live slots' }) activeStreams!: number;
+  @ApiProperty({ type: 'integer', example: 4, description: 'After the override, if any' })
+  maxStreams!: number;
+  @ApiProperty({ type: 'integer', example: 1, description: 'Live slots' })
+  activeStreams!: number;
   @ApiProperty({ type: [UserSessionDto], description: 'Live sessions, oldest slot first' })
   sessions!: UserSessionDto[];
 }

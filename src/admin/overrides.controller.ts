@@ -12,6 +12,7 @@ import {
   ApiParam,
   ApiTags,
   ApiUnauthorizedResponse,
+  ApiUnsupportedMediaTypeResponse,
 } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { Caller, RequireRole } from '../auth/roles';
@@ -35,7 +36,7 @@ export class OverridesController {
 
   @Get()
   @ApiOperation({ summary: "Get a user's override" })
-  @ApiOkResponse({ type: OverrideDto })
+  @ApiOkResponse({ type: OverrideDto, description: 'The override in force' })
   @ApiNotFoundResponse({ type: AdminErrorDto, description: 'The user has no override in force' })
   get(@Param('userId') userId: string): Promise<OverrideView> {
     return this.overrides.get(userId);
@@ -50,6 +51,7 @@ export class OverridesController {
   @ApiBody({ type: OverrideBodyDto })
   @ApiOkResponse({ type: OverrideDto, description: 'Replaced an override' })
   @ApiCreatedResponse({ type: OverrideDto, description: 'The user had no override' })
+  @ApiUnsupportedMediaTypeResponse({ description: 'Body is not application/json' })
   async put(
     @CallerOf() caller: Caller,
     @Param('userId') userId: string,

@@ -13,6 +13,7 @@ import {
   ApiParam,
   ApiTags,
   ApiUnauthorizedResponse,
+  ApiUnsupportedMediaTypeResponse,
 } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { Caller, RequireRole } from '../auth/roles';
@@ -40,7 +41,7 @@ export class PlansController {
     summary: 'List the effective plans',
     description: 'File plans, with API plans on top; each says where it comes from (source).',
   })
-  @ApiOkResponse({ type: PlanListDto })
+  @ApiOkResponse({ type: PlanListDto, description: 'The default plan and every effective plan' })
   list(): PlanList {
     return this.plans.list();
   }
@@ -48,7 +49,7 @@ export class PlansController {
   @Get(':name')
   @ApiOperation({ summary: 'Get one effective plan' })
   @ApiParam(NAME_PARAM)
-  @ApiOkResponse({ type: PlanDto })
+  @ApiOkResponse({ type: PlanDto, description: 'The effective plan' })
   @ApiNotFoundResponse({ type: AdminErrorDto, description: 'No such plan' })
   get(@Param('name') name: string): EffectivePlan {
     return this.plans.get(name);
@@ -65,6 +66,7 @@ export class PlansController {
   @ApiOkResponse({ type: PlanDto, description: 'Replaced; the effective plan' })
   @ApiCreatedResponse({ type: PlanDto, description: 'Created; the effective plan' })
   @ApiBadRequestResponse({ type: AdminErrorDto, description: 'Every invalid field named' })
+  @ApiUnsupportedMediaTypeResponse({ description: 'Body is not application/json' })
   async put(
     @CallerOf() caller: Caller,
     @Param('name') name: string,

@@ -34,7 +34,7 @@ export class SessionsController {
     summary: "A user's live sessions and the policy in force",
     description: 'An unknown user has no sessions (activeStreams 0), not a 404.',
   })
-  @ApiOkResponse({ type: UserSessionsDto })
+  @ApiOkResponse({ type: UserSessionsDto, description: 'Live sessions and the policy in force' })
   list(@Param('userId') userId: string): Promise<UserSessionsView> {
     return this.sessions.list(userId);
   }
@@ -46,7 +46,11 @@ export class SessionsController {
     description:
       'Its slot is freed now and the session is revoked: its next heartbeat is denied session_revoked. 204 also for an unknown session (which is revoked all the same).',
   })
-  @ApiParam({ name: 'sessionId', example: 'syn-3q2x7wQnZ0bT4mKp1aL9cA' })
+  @ApiParam({
+    name: 'sessionId',
+    example: 'syn-3q2x7wQnZ0bT4mKp1aL9cA',
+    description: 'The effective session id (as heartbeat responses and the listing show it)',
+  })
   @ApiNoContentResponse({ description: 'Terminated' })
   async terminateOne(
     @CallerOf() caller: Caller,

@@ -1,4 +1,5 @@
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
+import request from 'supertest';
 import { startRedis, TestRedis } from '../support/redis-server';
 import {
   ADMIN_TOKEN,
@@ -266,6 +267,40 @@ describe('admin API: plans', () => {
         },
       });
       expect(JSON.stringify(lines)).not.toContain(ADMIN_TOKEN);
+    });
+  });
+
+  describe('OpenAPI', () => {
+    type Operation = { responses: Record<string, unknown>; security?: unknown[] };
+    it('documents every admin route with its success and error responses', async () => {
+      const res = await request(app.getHttpServer()).get('/docs-json');
+      const paths = res.body.paths as Record<string, Record<string, Operation>>;
+      const routes: [string, string, string[]][] = [
+        ['/v1/plans', 'get', ['200', '401', '403']],
+        ['/v1/plans/{name}', 'get', ['200', '401', '403', '404']],
+        ['/v1/plans/{name}', 'put', ['200', '201', '400', '401', '403']],
+        ['/v1/plans/{name}', 'delete', ['204', '401', '403', '404', '409']],
+        ['/v1/users/{userId}/override', 'get', ['200', '400', '401', '403', '404']],
+        ['/v1/users/{userId}/override', 'put', ['200', '201', '400', '401', '403']],
+        ['/v1/users/{userId}/override', 'delete', ['204', '400', '401', '403', '404']],
+        ['/v1/users/{userId}/sessions', 'get', ['200', '400', '401', '403']],
+        ['/v1/users/{userId}/sessions', 'delete', ['204', '400', '401', '403']],
+        ['/v1/users/{userId}/sessions/{sessionId}', 'delete', ['204', '400', '401', '403']],
+      ];
+      for (const [path, method, statuses] of routes) {
+        const operation = paths[path]?.[method];
+        expect({ path, method, documented: Boolean(operation) }).toEqual({
+          path,
+          method,
+          documented: true,
+        });
+        expect(Object.keys(operation.responses)).toEqual(expect.arrayContaining(statuses));
+        expect(operation.security).toEqual([{ bearer: [] }]);
+      }
+      const schemas = res.body.components.schemas;
+      expect(schemas.PlanBodyDto.properties.maxStreams).toMatchObject({ example: 3, maximum: 100 });
+      expect(schemas.OverrideBodyDto.properties.expiresAt.format).toBe('date-time');
+      expect(Object.keys(schemas.UserSessionDto.properties)).toContain('expiresAt');
     });
   });
 
