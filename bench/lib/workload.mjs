@@ -1,0 +1,138 @@
+// The bench workload: id shapes, the bench plan, request bodies for the renewal-heavy mix, and
+// the script (the very lib.lua + heartbeat.lua usher registers, from dist/) with its ARGV.
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+
+export const BENCH_PLAN = {
+  name: 'bench',
+  // The highest limit a plan may have (SPEC §5): admissions of new sessions never hit it.
+  maxStreams: 100,
+  countBy: 'session',
+  onLimit: 'reject-new',
+  // Long-lived slots, so a million bulk-loaded sessions stay live for the whole run.
+  renewalIntervalSeconds: 3600,
+  graceSeconds: 600,
+};
+
+/** The limit-2 plan of the SPEC §9 over-admission check. */
+export const PAIR_PLAN = { ...BENCH_PLAN, name: 'pair', maxStreams: 2 };
+/** Every plan the bench's usher knows, default first (the plan table lists them in this order). */
+export const BENCH_PLANS = [BENCH_PLAN, PAIR_PLAN];
+
+export function plansYaml(plans = BENCH_PLANS) {
+  const lines = [`defaultPlan: ${plans[0].name}`, 'plans:'];
+  for (const p of plans) {
+    lines.push(`  ${p.name}:`);
+    for (const field of ['maxStreams', 'countBy', 'onLimit', 'renewalIntervalSeconds', 'graceSeconds']) {
+      lines.push(`    ${field}: ${p[field]}`);
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/**
+ * What usher's own build says about the script and its arguments: the Lua text, the plan-table
+ * encoding and the key layout come from dist/, so the raw reference and the bulk loader cannot
+ * drift from what usher runs.
+ */
+export function loadUsherScript(root) {
+  const dist = join(root, 'dist');
+  const require = createRequire(join(dist, 'main.js'));
+  const read = (file) => readFileSync(join(dist, 'sessions', 'lua', file), 'utf8');
+  // SessionStore registers `${lib}\n${script}`: the same text gives the same SHA1 (EVALSHA).
+  const lua = `${read('lib.lua')}\n${read('heartbeat.lua')}`;
+  const { encodePlanTable } = require('./plans/plan-registry.js');
+  const { userKeys } = require('./sessions/session-keys.js');
+  if (typeof encodePlanTable !== 'function' || typeof userKeys !== 'function') {
+    throw new Error('dist/ no longer exports encodePlanTable / userKeys: update bench/lib/workload.mjs');
+  }
+  return { lua, encodePlanTable, userKeys };
+}
+
+// ---- ids ---------------------------------------------------------------------------------------
+// Shapes of production ids (documented in docs/performance.md): a UUID-shaped userId and deviceId,
+// a Widevine session id (16 bytes as 32 hex characters) and a short content id.
+const hex = (n, width) => n.toString(16).padStart(width, '0');
+const uuidShaped = (tag, n) => {
+  const h = tag + hex(n, 31);
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
+};
+export const userId = (u) => uuidShaped('a', u);
+export const deviceId = (u, d) => uuidShaped('d', u * 8 + d);
+export const contentId = (n) => `title-${hex(n % 100_000, 6)}`;
+/** Session j of user u (preloaded, renewed by the mix). */
+export const sessionId = (u, j) => `${hex(u, 24)}${hex(j, 8)}`;
+/** Sessions admitted during a run: a different leading nibble keeps them apart. */
+export const newSessionId = (n) => `f${hex(n, 31)}`;
+/** Sessions preloaded only to be released. */
+export const releaseSessionId = (n) => `e${hex(n, 31)}`;
+
+export function body(messageType, user, session, device, content) {
+  return `{"userId":"${user}","drm":"widevine","messageType":"${messageType}","sessionId":"${session}","deviceId":"${device}","contentId":"${content}"}`;
+}
+
+// ---- the renewal-heavy mix ---------------------------------------------------------------------
+/** xorshift32: a fast deterministic stream, so usher and raw see the same kind of sequence. */
+export function prng(seed = 0x9e3779b9) {
+  let x = seed >>> 0 || 1;
+  return () => {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    return (x >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * The population a mix runs against: `users` users with `perUser` live sessions each (renewed),
+ * plus `releasePool` extra sessions that exist only to be released.
+ */
+export function population({ users, perUser = 2, releasePool = 0 }) {
+  return { users, perUser, releasePool };
+}
+
+/** Every session of the population, as [user, session, device, content] (for the bulk loader). */
+export function* populationSessions({ users, perUser, releasePool }, firstUser = 0) {
+  for (let u = firstUser; u < users; u++) {
+    for (let j = 0; j < perUser; j++) {
+      yield [userId(u), sessionId(u, j), deviceId(u, j), contentId(u * perUser + j)];
+    }
+  }
+  for (let r = 0; r < releasePool && firstUser === 0; r++) {
+    const u = r % users;
+    yield [userId(u), releaseSessionId(r), deviceId(u, 7), contentId(r)];
+  }
+}
+
+/**
+ * Returns next(): the body of the next heartbeat of the mix. Renewals hit preloaded sessions
+ * (reason renewed), admissions bring fresh sessions (admitted), releases end preloaded release-
+ * pool sessions (released; once the pool is used up, releases of unknown sessions: same answer).
+ */
+export function mix(pop, { renewals = 0.9, admissions = 0.08, seed = 1 } = {}) {
+  const random = prng(seed);
+  let admitted = 0;
+  let released = 0;
+  const counts = { renewal: 0, admission: 0, release: 0 };
+  const next = () => {
+    const r = random();
+    if (r < renewals || (r >= renewals + admissions && pop.releasePool === 0)) {
+      counts.renewal++;
+      const u = Math.floor(random() * pop.users);
+      const j = Math.floor(random() * pop.perUser);
+      return body('license-renewal', userId(u), sessionId(u, j), deviceId(u, j), contentId(u * pop.perUser + j));
+    }
+    if (r < renewals + admissions) {
+      counts.admission++;
+      const n = admitted++;
+      const u = n % pop.users;
+      return body('license-request', userId(u), newSessionId(n), deviceId(u, 6), contentId(n));
+    }
+    counts.release++;
+    const n = released++ % pop.releasePool;
+    return body('license-release', userId(n % pop.users), releaseSessionId(n), deviceId(n % pop.users, 7), contentId(n));
+  };
+  next.counts = counts;
+  return next;
+}

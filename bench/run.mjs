@@ -1,0 +1,668 @@
+// npm run bench: measures the SPEC §9 targets on this machine, in one invocation.
+// Starts its own redis-server (free loopback port), usher (node dist/main.js) and the raw-stack
+// reference (bench/raw-server.mjs), then runs the phases below and prints one summary table.
+// Figures go to bench/results/latest.json. See docs/performance.md for what each phase means.
+//
+// Env (all optional):
+//   BENCH_DURATION_S   seconds per measured phase (default 10; 3 with BENCH_QUICK=1)
+//   BENCH_QUICK=1      smoke run of about a minute: short phases, 100k instead of 1M sessions
+//   BENCH_PHASES       comma list of: closed,open,search,admission,scale (default: all)
+//   BENCH_CONNECTIONS  closed-loop connections (default 32)
+//   BENCH_RATE         open-loop offered rate (default 5000/s, SPEC §9)
+//   BENCH_SCALE_RATE   renewal rate of the scale phase (default 2000/s)
+//   BENCH_SCALE_MAX    live sessions of the large scale point (default 1,000,000)
+//   BENCH_ROUNDS       closed-loop rounds, alternating usher and raw (default 3, 1 when quick;
+//                      the round with the median throughput is reported)
+//   BENCH_PROFILE=1    run usher and raw with --cpu-prof and summarise their closed-loop windows
+//   BENCH_USHER_NODE_OPTIONS  NODE_OPTIONS for usher (e.g. --max-semi-space-size=64)
+//   BENCH_REDIS_ARGS   extra redis-server arguments (e.g. "--hash-max-listpack-value 256")
+//   BENCH_QUIET_WAIT_S before each measured run, wait up to this long for other processes on the
+//                      machine to use < 0.15 cores (default 0: measure at once; noise is reported)
+//   BENCH_SKIP_BUILD=1 use dist/ as it is (default: npm run build when src/ is newer)
+//   BENCH_USHER_ROOT   bench the usher checkout there (its dist/) instead of this one: e.g. a
+//                      `git archive` snapshot while others edit this tree, or a before/after pair
+import { execFileSync, execSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, totalmem } from 'node:os';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Redis from 'ioredis';
+import { closedLoop } from './lib/closed-loop.mjs';
+import { cpuMeter } from './lib/cpu.mjs';
+import { bulkLoad } from './lib/loader.mjs';
+import { openLoop } from './lib/open-loop.mjs';
+import {
+  freePort,
+  installExitHandlers,
+  startChild,
+  startRedis,
+  stopAll,
+  waitForHttp,
+} from './lib/processes.mjs';
+import { formatProfileSummary, summarizeProfile } from './profile-summary.mjs';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+/** The usher under test: its dist/ is what usher, raw and the loader run. */
+const USHER_ROOT = resolve(process.env.BENCH_USHER_ROOT ?? ROOT);
+const env = process.env;
+const QUICK = env.BENCH_QUICK === '1';
+const DURATION_S = Number(env.BENCH_DURATION_S ?? (QUICK ? 3 : 10));
+const WARMUP_S = Math.max(1, Math.min(3, Math.round(DURATION_S / 3)));
+const CONNECTIONS = Number(env.BENCH_CONNECTIONS ?? 32);
+const RATE = Number(env.BENCH_RATE ?? 5000);
+const SCALE_RATE = Number(env.BENCH_SCALE_RATE ?? 2000);
+const SCALE_SMALL = 10_000;
+const SCALE_LARGE = Number(env.BENCH_SCALE_MAX ?? (QUICK ? 100_000 : 1_000_000));
+const ROUNDS = Math.max(1, Number(env.BENCH_ROUNDS ?? (QUICK ? 1 : 3)));
+const SEARCH_STEPS = QUICK ? 3 : 5;
+const SEARCH_STEP_S = Math.max(3, Math.round(DURATION_S / 2));
+const PHASES = new Set(
+  (env.BENCH_PHASES ?? 'closed,open,search,admission,scale').split(',').map((s) => s.trim()),
+);
+const PROFILE = env.BENCH_PROFILE === '1';
+const QUIET_WAIT_S = Number(env.BENCH_QUIET_WAIT_S ?? 0);
+const QUIET_CORES = 0.15;
+const REDIS_ARGS = (env.BENCH_REDIS_ARGS ?? '').split(/\s+/).filter(Boolean);
+const P99_TARGET_MS = 5;
+
+const TOKEN = 'bench-license-server-token';
+const USHER_PREFIX = 'usher';
+const RAW_PREFIX = 'usraw'; // same length as usher's: same key sizes on both sides
+// The closed- and open-loop population: 2 live sessions per user (SPEC §9 "renewal-heavy").
+const MIX_POPULATION = { users: 25_000, perUser: 2, releasePool: 20_000 };
+
+const log = (line = '') => process.stdout.write(`${line}\n`);
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const fmt = (n, digits = 2) => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
+const int = (n) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : 'n/a');
+
+// ---- set-up ------------------------------------------------------------------------------------
+
+function newestMtime(dir) {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestMtime(path) : statSync(path).mtimeMs);
+  }
+  return newest;
+}
+
+function ensureBuild() {
+  const main = join(USHER_ROOT, 'dist', 'main.js');
+  const stale = !existsSync(main) || newestMtime(join(USHER_ROOT, 'src')) > statSync(main).mtimeMs;
+  if (env.BENCH_SKIP_BUILD === '1') {
+    if (!existsSync(main)) throw new Error('BENCH_SKIP_BUILD=1 but dist/main.js is missing');
+    return 'skipped (BENCH_SKIP_BUILD=1)';
+  }
+  if (!stale) return 'dist/ up to date';
+  log('building dist/ (npm run build) ...');
+  execSync('npm run build', { cwd: USHER_ROOT, stdio: 'inherit' });
+  return 'built';
+}
+
+function machine() {
+  const cpuinfo = existsSync('/proc/cpuinfo') ? readFileSync('/proc/cpuinfo', 'utf8') : '';
+  const model = /model name\s*:\s*(.*)/.exec(cpuinfo)?.[1] ?? cpus()[0]?.model ?? 'unknown';
+  let redisVersion = 'unknown';
+  try {
+    redisVersion = /v=(\S+)/.exec(execFileSync('redis-server', ['--version']).toString())?.[1];
+  } catch {
+    /* reported as unknown */
+  }
+  let nproc = cpus().length;
+  try {
+    nproc = Number(execFileSync('nproc').toString().trim());
+  } catch {
+    /* os.cpus() then */
+  }
+  return {
+    nproc,
+    cpuModel: model,
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+    redis: redisVersion,
+    autocannon: JSON.parse(readFileSync(join(ROOT, 'node_modules/autocannon/package.json'), 'utf8'))
+      .version,
+    loadAverageAtStart: loadavg().map((l) => Number(l.toFixed(2))),
+  };
+}
+
+async function startUsher(runDir, redisUrl, plansFile, { name = 'usher', profile = false } = {}) {
+  const port = await freePort();
+  const args = [];
+  if (profile) args.push('--cpu-prof', `--cpu-prof-dir=${join(runDir, `profile-${name}`)}`);
+  args.push(join(USHER_ROOT, 'dist', 'main.js'));
+  const handle = startChild(name, process.execPath, args, {
+    cwd: USHER_ROOT,
+    logFile: join(runDir, `${name}.log`),
+    env: {
+      NODE_ENV: 'production',
+      NODE_OPTIONS: env.BENCH_USHER_NODE_OPTIONS ?? '',
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      REDIS_URL: redisUrl,
+      USHER_KEY_PREFIX: USHER_PREFIX,
+      USHER_PLANS_FILE: plansFile,
+      USHER_SESSION_ID_SECRET: 'bench-session-id-secret',
+      USHER_LICENSE_SERVER_TOKENS: TOKEN,
+      USHER_ADMIN_TOKENS: 'bench-admin-token',
+      USHER_LOG_LEVEL: 'warn',
+    },
+  });
+  await waitForHttp(name, `http://127.0.0.1:${port}/health/ready`, handle);
+  return { ...handle, port, url: `http://127.0.0.1:${port}` };
+}
+
+async function startRaw(runDir, redisUrl, script, plans, { profile = false } = {}) {
+  const port = await freePort();
+  const args = profile ? ['--cpu-prof', `--cpu-prof-dir=${join(runDir, 'profile-raw')}`] : [];
+  args.push(join(ROOT, 'bench', 'raw-server.mjs'));
+  const handle = startChild('raw', process.execPath, args, {
+    cwd: ROOT,
+    logFile: join(runDir, 'raw.log'),
+    env: {
+      NODE_ENV: 'production',
+      RAW_PORT: String(port),
+      RAW_ROOT: USHER_ROOT,
+      REDIS_URL: redisUrl,
+      RAW_KEY_PREFIX: RAW_PREFIX,
+      RAW_DEFAULT_PLAN: plans[0].name,
+      RAW_PLAN_TABLE: script.encodePlanTable(plans),
+    },
+  });
+  await waitForHttp('raw', `http://127.0.0.1:${port}/health`, handle);
+  return { ...handle, port, url: `http://127.0.0.1:${port}` };
+}
+
+async function post(url, body, token = TOKEN) {
+  const res = await fetch(`${url}/v1/heartbeats`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify(body),
+  });
+  return { status: res.status, body: await res.json() };
+}
+
+/** Usher and raw answer the same heartbeat with the same shape and decision (else the ratio lies). */
+async function parityCheck(usher, raw) {
+  const hb = (messageType) => ({
+    userId: 'parity-user',
+    drm: 'widevine',
+    messageType,
+    sessionId: 'parity-session',
+    deviceId: 'parity-device',
+    contentId: 'parity-content',
+  });
+  const problems = [];
+  for (const messageType of ['license-request', 'license-renewal', 'license-release']) {
+    const [a, b] = await Promise.all([post(usher.url, hb(messageType)), post(raw.url, hb(messageType))]);
+    if (a.status !== 200 || b.status !== 200) {
+      problems.push(`${messageType}: HTTP ${a.status} (usher) vs ${b.status} (raw)`);
+      continue;
+    }
+    const strip = ({ ...r }) => JSON.stringify(Object.keys(r).sort().map((k) => [k, r[k]]));
+    if (strip(a.body) !== strip(b.body)) {
+      problems.push(`${messageType}: usher ${JSON.stringify(a.body)} vs raw ${JSON.stringify(b.body)}`);
+    }
+  }
+  if (problems.length) throw new Error(`usher and raw answer differently:\n  ${problems.join('\n  ')}`);
+}
+
+// ---- Redis figures -----------------------------------------------------------------------------
+
+function parseInfo(text) {
+  const out = {};
+  for (const line of text.split('\r\n')) {
+    const i = line.indexOf(':');
+    if (i > 0 && !line.startsWith('#')) out[line.slice(0, i)] = line.slice(i + 1);
+  }
+  return out;
+}
+
+/** INFO commandstats as { command: { calls, usecPerCall } } (script-internal calls included). */
+async function commandStats(client) {
+  const info = parseInfo(await client.info('commandstats'));
+  const stats = {};
+  for (const [k, v] of Object.entries(info)) {
+    if (!k.startsWith('cmdstat_')) continue;
+    stats[k.slice(8)] = {
+      calls: Number(/calls=(\d+)/.exec(v)?.[1] ?? 0),
+      usecPerCall: Number(/usec_per_call=([\d.]+)/.exec(v)?.[1] ?? NaN),
+    };
+  }
+  return stats;
+}
+
+async function usedMemory(client) {
+  return Number(parseInfo(await client.info('memory')).used_memory);
+}
+
+/** Sum of usher_heartbeats_total by reason, from usher's /metrics. */
+async function heartbeatsByReason(usher) {
+  const text = await (await fetch(`${usher.url}/metrics`)).text();
+  const out = {};
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('usher_heartbeats_total{')) continue;
+    const reason = /reason="([^"]*)"/.exec(line)?.[1] ?? '?';
+    out[reason] = (out[reason] ?? 0) + Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return out;
+}
+
+const diff = (after, before) =>
+  Object.fromEntries(
+    Object.entries(after)
+      .map(([k, v]) => [k, v - (before[k] ?? 0)])
+      .filter(([, v]) => v !== 0),
+  );
+
+// ---- phases ------------------------------------------------------------------------------------
+
+let userIdOf; // workload.mjs's userId, bound in main()
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+function cpuPerRequest(cpu, requests) {
+  const usPerRequest = Object.fromEntries(
+    Object.entries(cpu.used).map(([n, s]) => [n, Number(((s * 1e6) / requests).toFixed(1))]),
+  );
+  return { ...cpu, usPerRequest, othersCores: cpu.others / cpu.seconds };
+}
+
+/** Waits (up to BENCH_QUIET_WAIT_S) until other processes leave the CPUs to the bench. */
+async function awaitQuiet(ctx) {
+  if (QUIET_WAIT_S <= 0) return;
+  const deadline = Date.now() + QUIET_WAIT_S * 1000;
+  for (;;) {
+    const meter = cpuMeter({ usher: ctx.usher.pid, raw: ctx.raw.pid, redis: ctx.redisPid });
+    await sleep(1000);
+    const { others } = meter();
+    if (others < QUIET_CORES) return;
+    if (Date.now() > deadline) {
+      log(`  (machine still busy: other processes use ${fmt(others)} cores; measuring anyway)`);
+      return;
+    }
+  }
+}
+
+const formatCpu = (c) =>
+  `CPU µs/req server ${fmt(c.usPerRequest.server, 0)} redis ${fmt(c.usPerRequest.redis, 0)} loadgen ${fmt(c.usPerRequest.bench, 0)}; other processes ${fmt(c.othersCores, 2)} cores`;
+
+/** JIT warm-up: a short closed-loop run against each server (once per server process). */
+async function warmUp(ctx) {
+  for (const name of ['usher', 'raw']) {
+    const target = ctx[name];
+    if (ctx.warm.has(target.pid)) continue;
+    await closedLoop({ url: `${target.url}/v1/heartbeats`, token: TOKEN, connections: CONNECTIONS,
+      durationS: WARMUP_S, nextBody: ctx.mix[name] });
+    ctx.warm.add(target.pid);
+  }
+}
+
+async function phaseClosedLoop(ctx) {
+  const { usher, raw, redis } = ctx;
+  log(`\n## closed loop: ${CONNECTIONS} connections, ${DURATION_S} s per run, 90/8/2 renewal/admission/release`);
+  const mixes = { usher: ctx.mix.usher, raw: ctx.mix.raw };
+  await warmUp(ctx);
+  const runs = { usher: [], raw: [] };
+  let calls;
+  let reasons;
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const [name, target] of [['usher', usher], ['raw', raw]]) {
+      const firstUsherRun = name === 'usher' && round === 0;
+      const beforeReasons = name === 'usher' ? await heartbeatsByReason(usher) : null;
+      if (firstUsherRun) await redis.config('RESETSTAT');
+      await awaitQuiet(ctx);
+      const startUs = Number(process.hrtime.bigint() / 1000n);
+      const meter = cpuMeter({ server: target.pid, redis: ctx.redisPid });
+      const r = await closedLoop({ url: `${target.url}/v1/heartbeats`, token: TOKEN,
+        connections: CONNECTIONS, durationS: DURATION_S, nextBody: mixes[name] });
+      r.cpu = cpuPerRequest(meter(), r.requests);
+      const endUs = Number(process.hrtime.bigint() / 1000n);
+      if (round === 0) ctx.profileWindows[name] = { from: startUs, to: endUs };
+      if (firstUsherRun) {
+        const stats = await commandStats(redis);
+        const heartbeats = r.requests - r.non2xx;
+        const measured = Object.entries(stats).filter(([cmd]) => !/^(config|info)/.test(cmd));
+        calls = {
+          heartbeats,
+          perHeartbeat: Object.fromEntries(
+            measured
+              .sort((a, b) => b[1].calls - a[1].calls)
+              .map(([cmd, c]) => [cmd, Number((c.calls / heartbeats).toFixed(3))]),
+          ),
+          // EVALSHA's time includes the commands the script runs.
+          usecPerCall: Object.fromEntries(measured.map(([cmd, c]) => [cmd, c.usecPerCall])),
+        };
+        reasons = diff(await heartbeatsByReason(usher), beforeReasons);
+      }
+      runs[name].push(r);
+      log(`  ${name.padEnd(5)} round ${round + 1}: ${int(r.rps)} req/s  p50 ${fmt(r.latency.p50)} ms  p99 ${fmt(r.latency.p99)} ms  non-2xx ${r.non2xx}  errors ${r.errors}  | ${formatCpu(r.cpu)}`);
+    }
+  }
+  const pick = (list) => {
+    const m = median(list.map((r) => r.rps));
+    return list.find((r) => r.rps === m);
+  };
+  const result = { usher: pick(runs.usher), raw: pick(runs.raw), rounds: runs, redisCalls: calls, usherReasons: reasons };
+  result.ratio = result.usher.rps / result.raw.rps;
+  // Noise-robust companion figure: server CPU per heartbeat, raw ÷ usher (1.0 = as lean as raw).
+  result.cpuEfficiencyRatio =
+    median(runs.raw.map((r) => r.cpu.usPerRequest.server)) / median(runs.usher.map((r) => r.cpu.usPerRequest.server));
+  log(`  usher/raw throughput ratio: ${fmt(result.ratio)}; server CPU per heartbeat raw/usher: ${fmt(result.cpuEfficiencyRatio)}`);
+  log(`  decisions during the usher run: ${JSON.stringify(reasons)}`);
+  log(`  Redis calls per heartbeat: ${JSON.stringify(calls.perHeartbeat)}; EVALSHA ${fmt(calls.usecPerCall.evalsha, 1)} µs per call inside Redis`);
+  return result;
+}
+
+async function phaseOpenLoop(ctx) {
+  log(`\n## open loop: ${RATE}/s offered for ${DURATION_S} s, 90/8/2 mix`);
+  await warmUp(ctx);
+  const out = {};
+  for (const [name, target] of [['usher', ctx.usher], ['raw', ctx.raw]]) {
+    await awaitQuiet(ctx);
+    const meter = cpuMeter({ server: target.pid, redis: ctx.redisPid });
+    const r = await openLoop({ port: target.port, token: TOKEN, rate: RATE, durationS: DURATION_S,
+      nextBody: ctx.mix[name] });
+    r.cpu = cpuPerRequest(meter(), r.completed);
+    out[name] = r;
+    log(`  ${name.padEnd(5)}: achieved ${int(r.achieved)}/s  p50 ${fmt(r.latency.p50)}  p99 ${fmt(r.latency.p99)}  p99.9 ${fmt(r.latency.p999)}  max ${fmt(r.latency.max)} ms  (p99 from schedule ${fmt(r.fromSchedule.p99)}, service ${fmt(r.serviceLatency.p99)})  non-2xx ${r.non2xx}  unanswered ${r.errors}  connections ${r.maxConnectionsUsed}`);
+    log(`         ${formatCpu(r.cpu)}`);
+  }
+  return out;
+}
+
+async function phaseSearch(ctx, atRate, ceiling) {
+  log(`\n## highest offered rate with usher p99 < ${P99_TARGET_MS} ms (${SEARCH_STEPS} steps of ${SEARCH_STEP_S} s)`);
+  await warmUp(ctx);
+  const steps = [];
+  const passes = (r) => r.latency.p99 < P99_TARGET_MS && r.errors === 0 && r.non2xx === 0;
+  const tryRate = async (rate) => {
+    await awaitQuiet(ctx);
+    const meter = cpuMeter({ server: ctx.usher.pid, redis: ctx.redisPid });
+    const r = await openLoop({ port: ctx.usher.port, token: TOKEN, rate: Math.round(rate),
+      durationS: SEARCH_STEP_S, nextBody: ctx.mix.usher });
+    const cpu = cpuPerRequest(meter(), r.completed);
+    steps.push({ rate: Math.round(rate), p50: r.latency.p50, p99: r.latency.p99, achieved: r.achieved,
+      pass: passes(r), othersCores: cpu.othersCores });
+    log(`  ${int(rate)}/s: p50 ${fmt(r.latency.p50)}  p99 ${fmt(r.latency.p99)} ms  achieved ${int(r.achieved)}/s  ${passes(r) ? 'pass' : 'miss'}  (other processes ${fmt(cpu.othersCores)} cores)`);
+    return passes(r);
+  };
+  // Bracket the answer (up by 25 % while passing, down by 30 % while missing), then bisect;
+  // never above what usher served closed-loop: an open loop cannot beat the closed-loop maximum.
+  let good = 0;
+  let bad = Infinity;
+  if (atRate) {
+    if (passes(atRate)) good = RATE;
+    else bad = RATE;
+  }
+  for (let i = 0; i < SEARCH_STEPS; i++) {
+    let rate;
+    if (!good && !Number.isFinite(bad)) rate = RATE;
+    else if (!Number.isFinite(bad)) {
+      if (good >= ceiling) break;
+      rate = Math.min(good * 1.25, ceiling);
+    } else if (!good) rate = bad * 0.7;
+    else {
+      if (bad / good < 1.08) break;
+      rate = (good + bad) / 2;
+    }
+    if (await tryRate(rate)) good = Math.round(rate);
+    else bad = Math.round(rate);
+  }
+  return { highestPassingRate: Math.round(good), lowestMissingRate: Number.isFinite(bad) ? Math.round(bad) : null, steps };
+}
+
+/** SPEC §9: 100 parallel admissions for one user across 3 instances, limit 2, 100 rounds. */
+async function phaseAdmission(ctx) {
+  const rounds = QUICK ? 20 : 100;
+  const parallel = 100;
+  log(`\n## over-admission: ${parallel} parallel admissions per user over 3 usher instances, limit 2, ${rounds} rounds`);
+  const extra = [
+    await startUsher(ctx.runDir, ctx.redisUrl, ctx.plansFile, { name: 'usher-2' }),
+    await startUsher(ctx.runDir, ctx.redisUrl, ctx.plansFile, { name: 'usher-3' }),
+  ];
+  const instances = [ctx.usher, ...extra];
+  const admittedPerRound = [];
+  let non200 = 0;
+  try {
+    for (let round = 0; round < rounds; round++) {
+      const answers = await Promise.all(
+        Array.from({ length: parallel }, (_, i) =>
+          post(instances[i % instances.length].url, {
+            userId: `race-${ctx.startedAt}-${round}`,
+            drm: 'widevine',
+            messageType: 'license-request',
+            sessionId: `race-session-${i}`,
+            deviceId: `race-device-${i}`,
+            plan: 'pair',
+          }),
+        ),
+      );
+      non200 += answers.filter((a) => a.status !== 200).length;
+      admittedPerRound.push(answers.filter((a) => a.body.reason === 'admitted').length);
+    }
+  } finally {
+    await Promise.all(extra.map((u) => u.stop()));
+  }
+  const wrong = admittedPerRound.filter((n) => n !== 2).length;
+  log(`  rounds with exactly 2 admitted: ${rounds - wrong}/${rounds}  (max admitted in a round: ${Math.max(...admittedPerRound)}, non-200: ${non200})`);
+  return { rounds, parallel, instances: 3, limit: 2, roundsWrong: wrong, maxAdmitted: Math.max(...admittedPerRound), non200 };
+}
+
+async function phaseScale(ctx) {
+  await warmUp(ctx);
+  log(`\n## scale: renewals at ${SCALE_RATE}/s for ${DURATION_S} s with ${int(SCALE_SMALL)} and ${int(SCALE_LARGE)} live sessions (2 per user)`);
+  const { redis } = ctx;
+  await redis.flushall();
+  await sleep(200);
+  const baseline = await usedMemory(redis);
+  const points = [];
+  let loadedUsers = 0;
+  for (const sessions of [SCALE_SMALL, SCALE_LARGE]) {
+    const users = sessions / 2;
+    const pop = { users, perUser: 2, releasePool: 0 };
+    let lastReport = Date.now();
+    const load = await bulkLoad(redis, ctx.script, pop, {
+      prefix: USHER_PREFIX,
+      firstUser: loadedUsers,
+      onProgress: (done) => {
+        if (Date.now() - lastReport > 5000) {
+          lastReport = Date.now();
+          log(`    loading ... ${int(done)}`);
+        }
+      },
+    });
+    loadedUsers = users;
+    const unexpected = Object.keys(load.decisions).filter((k) => k !== 'allow/admitted');
+    if (unexpected.length) throw new Error(`bulk load: unexpected answers ${JSON.stringify(load.decisions)}`);
+    await sleep(500);
+    const memory = await usedMemory(redis);
+    const keys = await redis.dbsize();
+    await awaitQuiet(ctx);
+    const meter = cpuMeter({ server: ctx.usher.pid, redis: ctx.redisPid });
+    const r = await openLoop({ port: ctx.usher.port, token: TOKEN, rate: SCALE_RATE, durationS: DURATION_S,
+      nextBody: ctx.renewalsOver(pop) });
+    const cpu = cpuPerRequest(meter(), r.completed);
+    const point = {
+      liveSessions: sessions,
+      keys,
+      load: { sessions: load.sessions, seconds: Number(load.seconds.toFixed(1)), perSecond: Math.round(load.rate) },
+      usedMemoryBytes: memory,
+      bytesPerSession: (memory - baseline) / sessions,
+      renewals: { offered: SCALE_RATE, achieved: r.achieved, p50: r.latency.p50, p99: r.latency.p99, p999: r.latency.p999,
+        non2xx: r.non2xx, errors: r.errors, cpu },
+    };
+    points.push(point);
+    log(`  ${int(sessions)} live sessions: loaded in ${fmt(load.seconds, 1)} s (${int(load.rate)}/s), used_memory ${fmt(memory / 2 ** 20, 1)} MiB → ${fmt(point.bytesPerSession, 0)} B/session; renewals p50 ${fmt(r.latency.p50)} p99 ${fmt(r.latency.p99)} ms, non-2xx ${r.non2xx}, unanswered ${r.errors}`);
+    log(`    ${formatCpu(cpu)}`);
+  }
+  const encoding = await redis.object('ENCODING', ctx.script.userKeys(USHER_PREFIX, userIdOf(0)).sessions);
+  const listpackValue = Number((await redis.config('GET', 'hash-max-listpack-value'))[1]);
+  log(`  session hashes are stored as ${encoding} (hash-max-listpack-value ${listpackValue})`);
+  // What the same sessions cost when Redis may keep them as a listpack (a Redis setting).
+  let listpack;
+  if (encoding !== 'listpack') {
+    const sessions = 100_000;
+    await redis.flushall();
+    await redis.config('SET', 'hash-max-listpack-value', '256');
+    const before = await usedMemory(redis);
+    await bulkLoad(redis, ctx.script, { users: sessions / 2, perUser: 2, releasePool: 0 }, { prefix: USHER_PREFIX });
+    listpack = { setting: 'hash-max-listpack-value 256', liveSessions: sessions,
+      bytesPerSession: ((await usedMemory(redis)) - before) / sessions };
+    await redis.config('SET', 'hash-max-listpack-value', String(listpackValue));
+    await redis.flushall();
+    log(`  with hash-max-listpack-value 256: ${fmt(listpack.bytesPerSession, 0)} B/session (${int(sessions)} sessions)`);
+  }
+  return { baselineUsedMemory: baseline, points, p99Ratio: points[1].renewals.p99 / points[0].renewals.p99,
+    encoding, hashMaxListpackValue: listpackValue, listpack };
+}
+
+// ---- summary -----------------------------------------------------------------------------------
+
+function summaryRows(results) {
+  const rows = [];
+  const row = (target, measured, pass, note = '') =>
+    rows.push({ target, measured, verdict: pass === undefined ? 'n/a' : pass ? 'PASS' : 'MISS', note });
+  const c = results.closedLoop;
+  if (c) {
+    row('throughput usher ≥ 0.8 × raw (closed loop)', `${fmt(c.ratio)} (${int(c.usher.rps)} vs ${int(c.raw.rps)} req/s)`,
+      c.ratio >= 0.8);
+  }
+  const o = results.openLoop;
+  if (o) {
+    row(`p99 < ${P99_TARGET_MS} ms at ${int(RATE)}/s offered (open loop)`, `${fmt(o.usher.latency.p99)} ms (p50 ${fmt(o.usher.latency.p50)})`,
+      o.usher.latency.p99 < P99_TARGET_MS && o.usher.errors === 0 && o.usher.non2xx === 0);
+  }
+  const s = results.search;
+  if (s) row(`highest rate with p99 < ${P99_TARGET_MS} ms`, `${int(s.highestPassingRate)}/s`, undefined, 'informational');
+  const sc = results.scale;
+  if (sc) {
+    const [small, large] = sc.points;
+    row(`p99 flat: ${int(large.liveSessions)} vs ${int(small.liveSessions)} live sessions (≤ 1.2×)`,
+      `${fmt(sc.p99Ratio)}× (${fmt(large.renewals.p99)} vs ${fmt(small.renewals.p99)} ms)`, sc.p99Ratio <= 1.2,
+      large.liveSessions < 1_000_000 ? 'quick run: not 1M' : '');
+    row('Redis memory ≤ 250 B per live session', `${fmt(large.bytesPerSession, 0)} B at ${int(large.liveSessions)}`,
+      large.bytesPerSession <= 250, `hashes as ${sc.encoding}`);
+    if (sc.listpack) {
+      row(`  same, Redis with ${sc.listpack.setting}`, `${fmt(sc.listpack.bytesPerSession, 0)} B at ${int(sc.listpack.liveSessions)}`,
+        undefined, 'informational');
+    }
+  }
+  const a = results.admission;
+  if (a) {
+    row(`zero over-admission (${a.parallel} parallel × ${a.rounds} rounds, 3 instances, limit 2)`,
+      `${a.rounds - a.roundsWrong}/${a.rounds} rounds exact, max ${a.maxAdmitted}`, a.roundsWrong === 0 && a.non200 === 0);
+  }
+  if (c?.redisCalls) {
+    const evalsha = c.redisCalls.perHeartbeat.evalsha ?? 0;
+    row('one script call per heartbeat (SPEC §6)', `${fmt(evalsha, 3)} EVALSHA/heartbeat`, Math.abs(evalsha - 1) < 0.01);
+  }
+  return rows;
+}
+
+function printTable(rows) {
+  const widths = [0, 0, 0];
+  for (const r of rows) {
+    widths[0] = Math.max(widths[0], r.target.length);
+    widths[1] = Math.max(widths[1], r.measured.length);
+  }
+  const line = (a, b, c, d) => `${a.padEnd(widths[0])}  ${b.padEnd(widths[1])}  ${c.padEnd(5)} ${d}`;
+  log(line('SPEC §9 target', 'measured', 'ok?', ''));
+  log(line('-'.repeat(widths[0]), '-'.repeat(widths[1]), '-----', ''));
+  for (const r of rows) log(line(r.target, r.measured, r.verdict, r.note));
+}
+
+// ---- main --------------------------------------------------------------------------------------
+
+async function main() {
+  installExitHandlers();
+  const startedAt = Date.now();
+  const build = ensureBuild();
+  const { loadUsherScript, BENCH_PLANS, plansYaml, mix, body, userId, sessionId, deviceId, contentId, prng } =
+    await import('./lib/workload.mjs');
+  userIdOf = userId;
+  const runDir = join(ROOT, '.bench', `run-${new Date(startedAt).toISOString().replace(/[:.]/g, '-')}`);
+  mkdirSync(runDir, { recursive: true });
+  const plansFile = join(runDir, 'plans.yaml');
+  writeFileSync(plansFile, plansYaml(BENCH_PLANS));
+  const script = loadUsherScript(USHER_ROOT);
+  const info = machine();
+  log(`usher bench: ${info.nproc} CPUs (${info.cpuModel}), node ${info.node}, redis ${info.redis}, autocannon ${info.autocannon}`);
+  log(`mode ${QUICK ? 'QUICK' : 'full'}: ${DURATION_S} s per phase, phases ${[...PHASES].join(',')}; usher ${USHER_ROOT} (${build}); artifacts in ${relative(ROOT, runDir)}`);
+
+  const redisHandle = await startRedis({ logFile: join(runDir, 'redis.log'), args: REDIS_ARGS });
+  const redis = redisHandle.client;
+  const usher = await startUsher(runDir, redisHandle.url, plansFile, { profile: PROFILE });
+  const raw = await startRaw(runDir, redisHandle.url, script, BENCH_PLANS, { profile: PROFILE });
+  await parityCheck(usher, raw);
+  log(`redis ${redisHandle.url}, usher ${usher.url} (pid ${usher.pid}), raw ${raw.url} (pid ${raw.pid}); parity check passed`);
+
+  const ctx = {
+    startedAt, runDir, plansFile, script, redis, profileWindows: {}, warm: new Set(), redisUrl: redisHandle.url, redisPid: redisHandle.pid, usher, raw,
+    mix: { usher: mix(MIX_POPULATION, { seed: 7 }), raw: mix(MIX_POPULATION, { seed: 7 }) },
+    renewalsOver: (pop) => {
+      const random = prng(11);
+      return () => {
+        const u = Math.floor(random() * pop.users);
+        const j = Math.floor(random() * pop.perUser);
+        return body('license-renewal', userId(u), sessionId(u, j), deviceId(u, j), contentId(u * pop.perUser + j));
+      };
+    },
+  };
+  const results = { startedAt: new Date(startedAt).toISOString(), quick: QUICK, machine: info, usherRoot: USHER_ROOT,
+    settings: { durationS: DURATION_S, warmupS: WARMUP_S, connections: CONNECTIONS, rate: RATE, scaleRate: SCALE_RATE,
+      scaleSessions: [SCALE_SMALL, SCALE_LARGE], rounds: ROUNDS, population: MIX_POPULATION,
+      usherNodeOptions: env.BENCH_USHER_NODE_OPTIONS ?? '', redisArgs: REDIS_ARGS, quietWaitS: QUIET_WAIT_S } };
+
+  if (PHASES.has('closed') || PHASES.has('open') || PHASES.has('search')) {
+    for (const [prefix, name] of [[USHER_PREFIX, 'usher'], [RAW_PREFIX, 'raw']]) {
+      const load = await bulkLoad(redis, script, MIX_POPULATION, { prefix });
+      log(`preloaded ${int(load.sessions)} sessions for ${name} in ${fmt(load.seconds, 1)} s`);
+    }
+  }
+  if (PHASES.has('closed')) results.closedLoop = await phaseClosedLoop(ctx);
+  if (PROFILE) {
+    results.profiles = {};
+    for (const name of ['usher', 'raw']) {
+      const dir = join(runDir, `profile-${name}`);
+      await ctx[name].stop();
+      const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
+      if (!file) continue;
+      const summary = summarizeProfile(JSON.parse(readFileSync(join(dir, file), 'utf8')), ctx.profileWindows[name] ?? {});
+      results.profiles[name] = { file: relative(ROOT, join(dir, file)), ...summary };
+      log(`\n## ${name} CPU profile (closed-loop window): ${relative(ROOT, join(dir, file))}`);
+      log(formatProfileSummary(summary));
+    }
+    ctx.usher = await startUsher(runDir, redisHandle.url, plansFile);
+    ctx.raw = await startRaw(runDir, redisHandle.url, script, BENCH_PLANS);
+  }
+  if (PHASES.has('open')) results.openLoop = await phaseOpenLoop(ctx);
+  if (PHASES.has('search')) {
+    const ceiling = results.closedLoop?.usher.rps ?? RATE * 3;
+    results.search = await phaseSearch(ctx, results.openLoop?.usher, ceiling);
+  }
+  if (PHASES.has('admission')) results.admission = await phaseAdmission(ctx);
+  if (PHASES.has('scale')) results.scale = await phaseScale(ctx);
+
+  results.machine.loadAverageAtEnd = loadavg().map((l) => Number(l.toFixed(2)));
+  results.summary = summaryRows(results);
+  results.elapsedSeconds = Math.round((Date.now() - startedAt) / 1000);
+  const resultsDir = join(ROOT, 'bench', 'results');
+  mkdirSync(resultsDir, { recursive: true });
+  writeFileSync(join(resultsDir, 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);
+
+  log(`\n## summary (${info.nproc} CPUs, ${info.cpuModel}; load average ${info.loadAverageAtStart.join(' ')} → ${results.machine.loadAverageAtEnd.join(' ')}; ${results.elapsedSeconds} s)`);
+  printTable(results.summary);
+  log(`\nfigures: bench/results/latest.json`);
+}
+
+main()
+  .then(async () => {
+    await stopAll();
+    process.exit(0);
+  })
+  .catch(async (err) => {
+    process.stderr.write(`bench failed: ${err?.stack ?? err}\n`);
+    await stopAll();
+    process.exit(1);
+  });
