@@ -8,19 +8,28 @@ export interface RedisNode {
   port: number;
 }
 
+/** Auth and TLS of the data nodes, the same for every mode (see docs/failover.md). */
+export interface RedisSecurity {
+  /** REDIS_USERNAME (ACL user); for REDIS_URL, the URL's own user name wins. */
+  username?: string;
+  /** REDIS_PASSWORD or REDIS_PASSWORD_FILE; for REDIS_URL, the URL's own password wins. */
+  password?: string;
+  /** TLS: a rediss:// REDIS_URL, or REDIS_TLS=true (any mode). */
+  tls?: boolean;
+  /** PEM bundle of the CAs to verify the servers with (REDIS_TLS_CA_FILE); else the system CAs. */
+  tlsCa?: string;
+}
+
 /** Where the session store lives. `local` means: development, find or start a Redis (main.ts). */
 export type RedisTarget =
-  | { mode: 'single'; url: string }
-  | { mode: 'cluster'; nodes: RedisNode[]; username?: string; password?: string; tls: boolean }
-  | {
+  | ({ mode: 'single'; url: string } & RedisSecurity)
+  | ({ mode: 'cluster'; nodes: RedisNode[] } & RedisSecurity)
+  | ({
       mode: 'sentinel';
       sentinels: RedisNode[];
       masterName: string;
-      username?: string;
-      password?: string;
       sentinelPassword?: string;
-      tls: boolean;
-    }
+    } & RedisSecurity)
   | { mode: 'local' };
 
 export interface AppConfig {

@@ -1,6 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import { AppConfig, DEV_SESSION_ID_SECRET, RedisNode, RedisTarget } from './app-config';
+import {
+  AppConfig,
+  DEV_SESSION_ID_SECRET,
+  RedisNode,
+  RedisSecurity,
+  RedisTarget,
+} from './app-config';
 import { PlanCatalog, parsePlanCatalog } from './plan';
 
 export class ConfigError extends Error {
@@ -105,16 +111,31 @@ function redisTarget(r: EnvReader, production: boolean): RedisTarget {
   const url = r.url('REDIS_URL', ['redis:', 'rediss:']);
   const clusterNodes = r.nodes('REDIS_CLUSTER_NODES');
   const sentinels = r.nodes('REDIS_SENTINELS');
-  const auth = {
-    username: r.raw('REDIS_USERNAME'),
-    password: r.secret('REDIS_PASSWORD'),
-    tls: r.raw('REDIS_TLS') === 'true',
-  };
   const chosen = [url, clusterNodes.length, sentinels.length].filter(Boolean).length;
   if (chosen > 1) {
     r.problems.push('REDIS_URL, REDIS_CLUSTER_NODES, REDIS_SENTINELS: set only one of them');
   }
-  if (clusterNodes.length) return { mode: 'cluster', nodes: clusterNodes, ...auth };
+  const security: RedisSecurity = {
+    username: r.raw('REDIS_USERNAME'),
+    password: r.secret('REDIS_PASSWORD'),
+    tls:
+      r.oneOf('REDIS_TLS', ['true', 'false'] as const, 'false') === 'true' ||
+      Boolean(url?.startsWith('rediss:')),
+  };
+  const caFile = r.raw('REDIS_TLS_CA_FILE');
+  if (caFile !== undefined) {
+    try {
+      security.tlsCa = readFileSync(caFile, 'utf8');
+    } catch (err) {
+      r.problems.push(`REDIS_TLS_CA_FILE: cannot read ${caFile} (${(err as Error).message})`);
+    }
+    if (!security.tls) {
+      r.problems.push(
+        'REDIS_TLS_CA_FILE: TLS is off (use a rediss:// REDIS_URL or REDIS_TLS=true)',
+      );
+    }
+  }
+  if (clusterNodes.length) return { mode: 'cluster', nodes: clusterNodes, ...security };
   if (sentinels.length) {
     const masterName = r.raw('REDIS_SENTINEL_MASTER');
     if (!masterName) r.problems.push('REDIS_SENTINEL_MASTER: required with REDIS_SENTINELS');
@@ -123,10 +144,10 @@ function redisTarget(r: EnvReader, production: boolean): RedisTarget {
       sentinels,
       masterName: masterName ?? '',
       sentinelPassword: r.secret('REDIS_SENTINEL_PASSWORD'),
-      ...auth,
+      ...security,
     };
   }
-  if (url) return { mode: 'single', url };
+  if (url) return { mode: 'single', url, ...security };
   if (production) {
     r.problems.push('REDIS_URL: required in production (or REDIS_CLUSTER_NODES / REDIS_SENTINELS)');
   }

@@ -63,11 +63,6 @@ export class HealthController implements BeforeApplicationShutdown {
   }
 
   private async storeState(): Promise<'up' | 'down'> {
-    try {
-      await this.redis.hot.ping();
-      return 'up';
-    } catch {
-      return 'down';
-    }
+    return (await this.redis.storeAnswers()) ? 'up' : 'down';
   }
 }

@@ -1,4 +1,5 @@
-import Redis, { Cluster, RedisOptions } from 'ioredis';
+import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
+import Redis, { Cluster, ClusterOptions, RedisOptions } from 'ioredis';
 import { RedisTarget } from '../config/app-config';
 
 export type RedisClient = Redis | Cluster;
@@ -12,9 +13,28 @@ export interface ConnectionOptions {
 /** Reconnect quickly and forever: usher must recover by itself when Redis returns. */
 const retryStrategy = (attempt: number) => Math.min(50 * attempt, 1000);
 
+/** A sentinel that does not answer this fast is skipped for the next one. */
+const SENTINEL_COMMAND_TIMEOUT_MS = 1000;
+
+/**
+ * READONLY: the node we are connected to was demoted to a replica by a failover while our
+ * connection stayed open (a DNS endpoint that now names another primary, or a Sentinel
+ * failover that did not kill clients). Reconnecting resolves the current primary again; the
+ * failed command is not resent (it is answered degraded / 503 like any store error).
+ */
+const reconnectOnError = (err: Error) => err.message.startsWith('READONLY');
+
+/** TLS options for a target, or undefined for plain TCP (REDIS_TLS / rediss://, REDIS_TLS_CA_FILE). */
+export function tlsOptions(target: RedisTarget): TlsConnectionOptions | undefined {
+  if (target.mode === 'local' || !target.tls) return undefined;
+  return target.tlsCa ? { ca: target.tlsCa } : {};
+}
+
 /**
  * Builds a client for the configured target. No offline queue: while Redis is unreachable a
  * command fails at once, so a heartbeat is decided (degraded or 503) instead of waiting.
+ * Every mode runs the same scripts (defineCommand: EVALSHA, EVAL on a new connection or after
+ * NOSCRIPT, so a promoted replica or a restarted server gets them again by itself).
  */
 export function createRedisClient(target: RedisTarget, options: ConnectionOptions): RedisClient {
   const base: RedisOptions = {
@@ -26,38 +46,76 @@ export function createRedisClient(target: RedisTarget, options: ConnectionOption
     retryStrategy,
     enableAutoPipelining: true,
   };
+  if (target.mode === 'local') {
+    throw new Error('Redis target "local" must be resolved to a URL before the app starts');
+  }
+  const tls = tlsOptions(target);
+  const auth = { username: target.username, password: target.password };
   switch (target.mode) {
     case 'single':
-      return new Redis(target.url, base);
-    case 'cluster':
-      return new Cluster(target.nodes, {
+      // Credentials from REDIS_USERNAME / REDIS_PASSWORD(_FILE) fill in what the URL leaves out.
+      return new Redis(target.url, { ...base, ...defined(auth), tls, reconnectOnError });
+    case 'cluster': {
+      const cluster: ClusterOptions = {
         enableOfflineQueue: false,
         enableAutoPipelining: true,
         clusterRetryStrategy: retryStrategy,
         slotsRefreshTimeout: 2000,
-        redisOptions: {
-          ...base,
-          username: target.username,
-          password: target.password,
-          tls: target.tls ? {} : undefined,
-        },
-      });
+        redisOptions: { ...base, ...auth, tls },
+      };
+      if (tls) {
+        // Connect to the configured names (not their resolved IPs), so certificates issued for
+        // those names verify (the usual setup of managed clusters with in-transit encryption).
+        cluster.dnsLookup = (address, callback) => callback(null, address);
+      }
+      return new Cluster(target.nodes, cluster);
+    }
     case 'sentinel':
       return new Redis({
         ...base,
+        ...auth,
         sentinels: target.sentinels,
         name: target.masterName,
-        username: target.username,
-        password: target.password,
         sentinelPassword: target.sentinelPassword,
-        tls: target.tls ? {} : undefined,
-        sentinelTLS: target.tls ? {} : undefined,
-        enableTLSForSentinelMode: target.tls,
+        tls,
+        sentinelTLS: tls,
+        enableTLSForSentinelMode: Boolean(tls),
         sentinelRetryStrategy: retryStrategy,
+        sentinelCommandTimeout: SENTINEL_COMMAND_TIMEOUT_MS,
+        // Subscribe to +switch-master: move to the new master as soon as Sentinel names it.
+        failoverDetector: true,
+        reconnectOnError,
       });
-    case 'local':
-      throw new Error('Redis target "local" must be resolved to a URL before the app starts');
   }
+}
+
+/** The entries whose value is set, so they do not override what a URL says. */
+function defined<T extends object>(values: T): Partial<T> {
+  return Object.fromEntries(
+    Object.entries(values).filter(([, v]) => v !== undefined),
+  ) as Partial<T>;
+}
+
+/** The store did not answer within the deadline (classified as a timeout, like ioredis's own). */
+export class DeadlineExceededError extends Error {
+  constructor(ms: number) {
+    super(`Command timed out: no answer from Redis within ${ms} ms`);
+    this.name = 'DeadlineExceededError';
+  }
+}
+
+/**
+ * Settles within `ms` whatever the client does. ioredis's commandTimeout starts only when a
+ * command is written to a node: a command queued behind an auto-pipeline that is still in flight,
+ * retried by the cluster client while a master fails over, or re-sent as EVAL after NOSCRIPT can
+ * wait longer. The hot path's bound (USHER_STORE_TIMEOUT_MS) must not depend on that.
+ */
+export function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new DeadlineExceededError(ms)), ms);
+  });
+  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
 }
 
 /** Resolves once the client is ready, or rejects after timeoutMs. */

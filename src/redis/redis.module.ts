@@ -9,7 +9,8 @@ import {
 } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
-import { createRedisClient, RedisClient, waitUntilReady } from './redis-connection';
+import { Cluster } from 'ioredis';
+import { createRedisClient, RedisClient, waitUntilReady, withDeadline } from './redis-connection';
 
 /** Timeout of the connection used off the hot path (admin, plans, background jobs). */
 const CONTROL_COMMAND_TIMEOUT_MS = 2000;
@@ -25,8 +26,10 @@ export class RedisConnections implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger('Redis');
   readonly hot: RedisClient;
   readonly control: RedisClient;
+  private readonly storeTimeoutMs: number;
 
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
+    this.storeTimeoutMs = config.storeTimeoutMs;
     this.hot = createRedisClient(config.redis, {
       commandTimeoutMs: config.storeTimeoutMs,
       connectionName: 'usher-hot',
@@ -52,6 +55,25 @@ export class RedisConnections implements OnModuleInit, OnApplicationShutdown {
       ]);
     } catch (err) {
       this.logger.warn(`starting without the store: ${(err as Error).message}`);
+    }
+  }
+
+  /**
+   * Whether the store can decide heartbeats now, answered within USHER_STORE_TIMEOUT_MS: the hot
+   * connection is up and answers, and on Redis Cluster the cluster says cluster_state:ok (a dead
+   * master not yet replaced by its replica fails its slots, or with the default
+   * cluster-require-full-coverage every slot).
+   */
+  async storeAnswers(): Promise<boolean> {
+    if (this.hot.status !== 'ready') return false;
+    try {
+      if (this.hot instanceof Cluster) {
+        const info = await withDeadline(this.hot.cluster('INFO'), this.storeTimeoutMs);
+        return /^cluster_state:ok\b/m.test(info);
+      }
+      return (await withDeadline(this.hot.ping(), this.storeTimeoutMs)) === 'PONG';
+    } catch {
+      return false;
     }
   }
 

@@ -7,7 +7,7 @@ import { CountBy } from '../config/plan';
 import { MetricsService } from '../metrics/metrics.service';
 import { PlanRegistry } from '../plans/plan-registry';
 import { RedisConnections } from '../redis/redis.module';
-import { RedisClient } from '../redis/redis-connection';
+import { RedisClient, withDeadline } from '../redis/redis-connection';
 import { Drm, DRM_LETTER, drmFromLetter } from './session-identity';
 import { userKeys } from './session-keys';
 
@@ -132,7 +132,9 @@ function classify(err: unknown): StoreError {
   if (/timed out/i.test(message)) return new StoreError('timeout', err);
   if (
     (err as Error)?.name === 'ReplyError' &&
-    !/LOADING|CLUSTERDOWN|MASTERDOWN|READONLY|TRYAGAIN/.test(message)
+    // Redis answering that it cannot serve now (failover, loading, no replicas, busy, full) is
+    // an unavailable store, not a script fault.
+    !/^(LOADING|CLUSTERDOWN|MASTERDOWN|READONLY|TRYAGAIN|NOREPLICAS|BUSY|OOM)\b/.test(message)
   ) {
     return new StoreError('script', err);
   }
@@ -148,6 +150,7 @@ export class SessionStore {
   private readonly hot: ScriptedClient;
   private readonly control: ScriptedClient;
   private readonly prefix: string;
+  private readonly storeTimeoutMs: number;
 
   constructor(
     redis: RedisConnections,
@@ -164,22 +167,27 @@ export class SessionStore {
     this.hot = redis.hot as ScriptedClient;
     this.control = redis.control as ScriptedClient;
     this.prefix = config.keyPrefix;
+    this.storeTimeoutMs = config.storeTimeoutMs;
   }
 
   async heartbeat(input: HeartbeatInput): Promise<StoreDecision> {
     const keys = userKeys(this.prefix, input.userId);
+    // A hard bound on the hot path, whatever the client is doing (see withDeadline).
     const reply = (await this.timed('heartbeat', () =>
-      this.hot.usherHeartbeat(
-        keys.sessions,
-        keys.override,
-        input.release ? 'release' : 'request',
-        input.sessionId,
-        input.deviceId ?? '',
-        DRM_LETTER[input.drm],
-        input.contentId ?? '',
-        input.plan ?? '',
-        this.plans.defaultPlanName,
-        this.plans.planTable(),
+      withDeadline(
+        this.hot.usherHeartbeat(
+          keys.sessions,
+          keys.override,
+          input.release ? 'release' : 'request',
+          input.sessionId,
+          input.deviceId ?? '',
+          DRM_LETTER[input.drm],
+          input.contentId ?? '',
+          input.plan ?? '',
+          this.plans.defaultPlanName,
+          this.plans.planTable(),
+        ),
+        this.storeTimeoutMs,
       ),
     )) as HeartbeatReply;
     const [
