@@ -1,4 +1,14 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Put, Res } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  Param,
+  Put,
+  Res,
+  UseFilters,
+} from '@nestjs/common';
 import {
   ApiBadRequestResponse,
   ApiBearerAuth,
@@ -10,6 +20,7 @@ import {
   ApiOkResponse,
   ApiOperation,
   ApiParam,
+  ApiServiceUnavailableResponse,
   ApiTags,
   ApiUnauthorizedResponse,
   ApiUnsupportedMediaTypeResponse,
@@ -18,6 +29,7 @@ import type { FastifyReply } from 'fastify';
 import { Caller, RequireRole } from '../auth/roles';
 import { AdminErrorDto, OverrideBodyDto, OverrideDto, USER_PARAM } from './admin.dto';
 import { CallerOf } from './caller.decorator';
+import { StoreFailureFilter } from './store-failure.filter';
 import { OverridesAdminService, OverrideView } from './overrides-admin.service';
 
 @ApiTags('admin: overrides')
@@ -30,6 +42,8 @@ import { OverridesAdminService, OverrideView } from './overrides-admin.service';
   description: 'Token of another role (license-server)',
 })
 @RequireRole('admin')
+@UseFilters(StoreFailureFilter)
+@ApiServiceUnavailableResponse({ type: AdminErrorDto, description: 'Redis did not answer; retry' })
 @Controller('v1/users/:userId/override')
 export class OverridesController {
   constructor(private readonly overrides: OverridesAdminService) {}

@@ -1,4 +1,14 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Put, Res } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  Param,
+  Put,
+  Res,
+  UseFilters,
+} from '@nestjs/common';
 import {
   ApiBadRequestResponse,
   ApiBearerAuth,
@@ -11,6 +21,7 @@ import {
   ApiOkResponse,
   ApiOperation,
   ApiParam,
+  ApiServiceUnavailableResponse,
   ApiTags,
   ApiUnauthorizedResponse,
   ApiUnsupportedMediaTypeResponse,
@@ -20,6 +31,7 @@ import { Caller, RequireRole } from '../auth/roles';
 import { EffectivePlan } from '../plans/plan-registry';
 import { AdminErrorDto, PlanBodyDto, PlanDto, PlanListDto } from './admin.dto';
 import { CallerOf } from './caller.decorator';
+import { StoreFailureFilter } from './store-failure.filter';
 import { PlanList, PlansAdminService } from './plans-admin.service';
 
 const NAME_PARAM = { name: 'name', example: 'premium', description: 'Plan name (A-Z a-z 0-9 _ -)' };
@@ -32,6 +44,8 @@ const NAME_PARAM = { name: 'name', example: 'premium', description: 'Plan name (
   description: 'Token of another role (license-server)',
 })
 @RequireRole('admin')
+@UseFilters(StoreFailureFilter)
+@ApiServiceUnavailableResponse({ type: AdminErrorDto, description: 'Redis did not answer; retry' })
 @Controller('v1/plans')
 export class PlansController {
   constructor(private readonly plans: PlansAdminService) {}

@@ -1,4 +1,4 @@
-import { Controller, Delete, Get, HttpCode, Param } from '@nestjs/common';
+import { Controller, Delete, Get, HttpCode, Param, UseFilters } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
   ApiBearerAuth,
@@ -7,12 +7,14 @@ import {
   ApiOkResponse,
   ApiOperation,
   ApiParam,
+  ApiServiceUnavailableResponse,
   ApiTags,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import { Caller, RequireRole } from '../auth/roles';
 import { AdminErrorDto, USER_PARAM, UserSessionsDto } from './admin.dto';
 import { CallerOf } from './caller.decorator';
+import { StoreFailureFilter } from './store-failure.filter';
 import { SessionsAdminService, UserSessionsView } from './sessions-admin.service';
 
 @ApiTags('admin: sessions')
@@ -25,6 +27,8 @@ import { SessionsAdminService, UserSessionsView } from './sessions-admin.service
   description: 'Token of another role (license-server)',
 })
 @RequireRole('admin')
+@UseFilters(StoreFailureFilter)
+@ApiServiceUnavailableResponse({ type: AdminErrorDto, description: 'Redis did not answer; retry' })
 @Controller('v1/users/:userId/sessions')
 export class SessionsController {
   constructor(private readonly sessions: SessionsAdminService) {}

@@ -5,6 +5,7 @@ import { CountBy, OnLimit } from '../config/plan';
 import { RedisConnections } from '../redis/redis.module';
 import { RedisClient } from '../redis/redis-connection';
 import { userKeys } from '../sessions/session-keys';
+import { ConfigStoreError, storeCall } from './config-store-error';
 
 /** A per-user override: any of these fields replaces the plan's (resolvePolicy in lib.lua). */
 export interface Override {
@@ -54,13 +55,13 @@ export class OverrideStore {
 
   /** The Redis server's clock (ms): what the scripts compare expiresAt with. */
   async now(): Promise<number> {
-    const [seconds, micros] = await this.control.time();
+    const [seconds, micros] = await storeCall(() => this.control.time());
     return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
   }
 
   /** The override in force, or null (none, or expired). */
   async get(userId: string, now?: number): Promise<Override | null> {
-    const flat = await this.control.hgetall(this.key(userId));
+    const flat = await storeCall(() => this.control.hgetall(this.key(userId)));
     return this.live(fromHash(flat), now);
   }
 
@@ -100,9 +101,11 @@ export class OverrideStore {
   }
 
   private async exec(multi: ReturnType<RedisClient['multi']>): Promise<unknown[]> {
-    const results = await multi.exec();
+    const results = await storeCall(() => multi.exec());
     const failed = results?.find(([err]) => err);
-    if (!results || failed) throw failed?.[0] ?? new Error('override change was not applied');
+    if (!results || failed) {
+      throw new ConfigStoreError(failed?.[0] ?? new Error('override change was not applied'));
+    }
     return results.map(([, value]) => value);
   }
 }

@@ -5,6 +5,7 @@ import { APP_CONFIG } from '../config/config.module';
 import { PlanPolicy } from '../config/plan';
 import { RedisConnections } from '../redis/redis.module';
 import { RedisClient } from '../redis/redis-connection';
+import { ConfigStoreError, storeCall } from './config-store-error';
 
 /**
  * The version lives in the same hash as the plans, so one HGETALL reads a consistent snapshot and
@@ -69,7 +70,7 @@ export class PlanStore {
   }
 
   async load(): Promise<PlanOverlaySnapshot> {
-    const flat = await this.control.hgetall(this.keys.plans);
+    const flat = await storeCall(() => this.control.hgetall(this.keys.plans));
     const plans = new Map<string, string>();
     for (const [field, value] of Object.entries(flat)) {
       if (field !== VERSION_FIELD && field !== EPOCH_FIELD) plans.set(field, value);
@@ -78,7 +79,9 @@ export class PlanStore {
   }
 
   async version(): Promise<string | null> {
-    const [epoch, counter] = await this.control.hmget(this.keys.plans, EPOCH_FIELD, VERSION_FIELD);
+    const [epoch, counter] = await storeCall(() =>
+      this.control.hmget(this.keys.plans, EPOCH_FIELD, VERSION_FIELD),
+    );
     return versionOf(epoch, counter);
   }
 
@@ -120,9 +123,11 @@ export class PlanStore {
     write(multi);
     multi.hincrby(this.keys.plans, VERSION_FIELD, 1);
     multi.hget(this.keys.plans, EPOCH_FIELD);
-    const results = await multi.exec();
+    const results = await storeCall(() => multi.exec());
     const failed = results?.find(([err]) => err);
-    if (!results || failed) throw failed?.[0] ?? new Error('plan change was not applied');
+    if (!results || failed) {
+      throw new ConfigStoreError(failed?.[0] ?? new Error('plan change was not applied'));
+    }
     const [[, counter], [, epoch]] = results.slice(-2);
     const version = versionOf(epoch as string, String(counter)) as string;
     // Best effort: instances that miss this message catch up at their next version check.

@@ -290,6 +290,28 @@ describe('admin API: user sessions', () => {
       expect((await renew(u, longest)).body.reason).toBe('session_revoked');
     });
   });
+  describe('store down', () => {
+    it('answers 503 (retry) instead of 500, and plans are still listed from memory', async () => {
+      await redis.kill();
+      try {
+        const u = user();
+        for (const [method, path, body] of [
+          ['get', sessionsPath(u), undefined],
+          ['delete', `${sessionsPath(u)}/s1`, undefined],
+          ['put', `/v1/users/${u}/override`, { maxStreams: 2 }],
+          ['get', `/v1/users/${u}/override`, undefined],
+          ['put', '/v1/plans/basic', { maxStreams: 2 }],
+        ] as const) {
+          const res = await adminCall(app, method, path, body);
+          expect({ method, path, status: res.status }).toEqual({ method, path, status: 503 });
+          expect(res.body.message).toMatch(/store/);
+        }
+        expect((await adminCall(app, 'get', '/v1/plans')).status).toBe(200);
+      } finally {
+        await redis.restart();
+      }
+    });
+  });
 });
 
 function sessionsPathOf(userId: string): string {
