@@ -270,6 +270,37 @@ describe('admin API: plans', () => {
     });
   });
 
+  describe('hot path', () => {
+    it('a heartbeat is still one Redis command with API plans and an override in force', async () => {
+      await adminCall(app, 'put', '/v1/plans/gold', { maxStreams: 4 }).expect(201);
+      const u = user();
+      await adminCall(app, 'put', `/v1/users/${u}/override`, { plan: 'gold' }).expect(201);
+      await heartbeat(app, { userId: u, sessionId: 'warm-up' }).expect(200); // scripts loaded
+      const clients = await redis.client.client('LIST');
+      const hot = /addr=(\S+) .*name=usher-hot/.exec(String(clients))?.[1];
+      expect(hot).toBeDefined();
+
+      const monitor = await redis.client.monitor();
+      const seen: string[][] = [];
+      let fenced = false;
+      monitor.on('monitor', (_time: string, args: string[], source: string) => {
+        if (source === hot) seen.push(args);
+        else if (args[0]?.toLowerCase() === 'echo' && args[1] === 'fence') fenced = true;
+      });
+      try {
+        const res = await heartbeat(app, { userId: u, sessionId: 's' });
+        expect(res.body).toMatchObject({ plan: 'gold', maxStreams: 4, reason: 'admitted' });
+        // MONITOR reports commands in order: once the fence shows, the heartbeat's have too.
+        await redis.client.echo('fence');
+        expect(await eventually(async () => fenced, 2000, 10)).toBe(true);
+      } finally {
+        monitor.disconnect();
+      }
+      expect(seen.map((args) => args[0].toLowerCase())).toEqual(['evalsha']);
+      await adminCall(app, 'delete', '/v1/plans/gold').expect(204);
+    });
+  });
+
   describe('OpenAPI', () => {
     type Operation = { responses: Record<string, unknown>; security?: unknown[] };
     it('documents every admin route with its success and error responses', async () => {
