@@ -48,6 +48,11 @@ export class OverridesAdminService {
     body: unknown,
   ): Promise<{ override: OverrideView; created: boolean }> {
     assertIds({ userId });
+    const named = (body as { plan?: unknown } | null)?.plan;
+    if (typeof named === 'string' && !this.plans.has(named)) {
+      // Created on another instance a moment ago? Catch up before calling it unknown.
+      await this.plans.refresh();
+    }
     const now = needsClock(body) ? await this.overrides.now() : undefined;
     const { override, problems } = validateOverride(body, {
       isKnownPlan: (name) => this.plans.has(name),

@@ -72,7 +72,7 @@ export class PlansAdminService {
   }
 
   private find(name: string): EffectivePlan | undefined {
-    return this.registry.effective().find((p) => p.name === name);
+    return this.registry.effectivePlan(name);
   }
 }
 

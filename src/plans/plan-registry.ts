@@ -120,9 +120,9 @@ export class PlanRegistry implements OnModuleInit, OnApplicationShutdown {
     return [...this.plans.values()];
   }
 
-  /** The plans file's version of a plan, whether or not an API plan replaces it. */
-  filePlan(name: string): Plan | undefined {
-    return this.filePlans.get(name);
+  /** One effective plan with where it comes from. */
+  effectivePlan(name: string): EffectivePlan | undefined {
+    return this.plans.get(name);
   }
 
   /** The plan a heartbeat falls back to when the store cannot say (degraded answers). */

@@ -372,6 +372,21 @@ describe('admin API: plans', () => {
       expect(await bSees(1)()).toBe(true);
     });
 
+    it('an override may name a plan created elsewhere that this instance has not heard of yet', async () => {
+      // Created without a change message, so only the override PUT's own re-read can find it.
+      await redis.client
+        .multi()
+        .hset(`${keyPrefix}:plans`, 'fresh', JSON.stringify({ maxStreams: 9 }))
+        .hincrby(`${keyPrefix}:plans`, '#version', 1)
+        .exec();
+      const res = await adminCall(b, 'put', '/v1/users/fresh-user/override', { plan: 'fresh' });
+      expect(res.status).toBe(201);
+      const hb = await heartbeat(b, { userId: 'fresh-user', sessionId: 's' });
+      expect(hb.body).toMatchObject({ plan: 'fresh', maxStreams: 9 });
+      await adminCall(a, 'delete', '/v1/plans/fresh').expect(204);
+      await adminCall(a, 'delete', '/v1/users/fresh-user/override').expect(204);
+    });
+
     it('converges through the version check when the change message is lost', async () => {
       // Written the way PlanStore writes, but without the pub/sub message.
       const key = `${keyPrefix}:plans`;
