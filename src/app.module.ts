@@ -3,6 +3,7 @@ import { AdminModule } from './admin/admin.module';
 import { AuthModule } from './auth/auth.module';
 import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
+import { EventsModule } from './events/events.module';
 import { HealthModule } from './health/health.module';
 import { HeartbeatModule } from './heartbeat/heartbeat.module';
 import { MetricsModule } from './metrics/metrics.module';
@@ -11,6 +12,8 @@ import { RedisModule } from './redis/redis.module';
 @Module({})
 export class AppModule {
   static forRoot(config: AppConfig): DynamicModule {
+    // USHER_ROLE=worker serves only operations (health, metrics) next to the event workers.
+    const httpApi = config.role === 'worker' ? [] : [HeartbeatModule, AdminModule];
     return {
       module: AppModule,
       imports: [
@@ -18,9 +21,9 @@ export class AppModule {
         RedisModule,
         MetricsModule,
         AuthModule,
-        HeartbeatModule,
-        AdminModule,
+        ...httpApi,
         HealthModule,
+        EventsModule,
       ],
     };
   }

@@ -28,7 +28,11 @@ async function bootstrap(): Promise<void> {
   }
   const app = await createApp(config);
   await app.listen(config.port, config.host);
-  logger.log(`usher listening on ${config.host}:${config.port} (fail mode ${config.failMode})`);
+  // USHER_ROLE=worker: the same process without the heartbeat and admin APIs (AppModule); it
+  // still listens for /health and /metrics, and runs the event workers and periodic jobs.
+  logger.log(
+    `usher listening on ${config.host}:${config.port} (role ${config.role}, fail mode ${config.failMode})`,
+  );
 
   // Stop accepting, let in-flight requests finish, then close Redis (Nest's shutdown order).
   let stopping = false;

@@ -53,6 +53,16 @@ export interface AppConfig {
   webhookUrls: string[];
   webhookSecret: string;
   queueRedisUrl?: string;
+  /** Session events held in memory for the queue at most; more are dropped and counted. */
+  eventBufferSize: number;
+  /** One webhook POST may take this long before it counts as failed (and is retried). */
+  webhookTimeoutMs: number;
+  /** Tries per (event, URL) delivery, the first one included. */
+  webhookAttempts: number;
+  /** First retry delay; each next one doubles (BullMQ exponential backoff). */
+  webhookBackoffMs: number;
+  /** Cadence of the cluster-wide usher_active_slots computation. */
+  activeSlotsIntervalMs: number;
   logLevel: 'error' | 'warn' | 'log' | 'debug';
   /** Warnings to print once the logger is up (development fallbacks in force). */
   warnings: string[];

@@ -213,6 +213,11 @@ export function loadConfig(env: Env): AppConfig {
     webhookUrls: r.list('USHER_WEBHOOK_URLS'),
     webhookSecret: r.secret('USHER_WEBHOOK_SECRET') ?? '',
     queueRedisUrl: r.url('USHER_QUEUE_REDIS_URL', ['redis:', 'rediss:']),
+    eventBufferSize: r.integer('USHER_EVENT_BUFFER_SIZE', 10000, 1, 1_000_000),
+    webhookTimeoutMs: r.integer('USHER_WEBHOOK_TIMEOUT_MS', 5000, 100, 60000),
+    webhookAttempts: r.integer('USHER_WEBHOOK_ATTEMPTS', 10, 1, 100),
+    webhookBackoffMs: r.integer('USHER_WEBHOOK_BACKOFF_MS', 2000, 1, 3_600_000),
+    activeSlotsIntervalMs: r.integer('USHER_ACTIVE_SLOTS_INTERVAL_MS', 15000, 1000, 30000),
     logLevel: r.oneOf('USHER_LOG_LEVEL', ['error', 'warn', 'log', 'debug'] as const, 'log'),
     warnings,
   };

@@ -2,11 +2,14 @@ import { Inject, Injectable, Logger, ServiceUnavailableException } from '@nestjs
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { invalidRequest } from '../common/invalid-request';
+import { SessionEvents } from '../events/session-events';
+import { SlotSightings } from '../events/slot-sightings';
 import { MetricsService } from '../metrics/metrics.service';
 import { PlanRegistry } from '../plans/plan-registry';
 import { effectiveSessionId } from '../sessions/session-identity';
 import {
   DeviceRequiredError,
+  HeartbeatInput,
   SessionStore,
   StoreDecision,
   StoreError,
@@ -39,6 +42,8 @@ export class HeartbeatService {
     private readonly store: SessionStore,
     private readonly plans: PlanRegistry,
     private readonly metrics: MetricsService,
+    private readonly events: SessionEvents,
+    private readonly sightings: SlotSightings,
   ) {}
 
   async decide(request: HeartbeatRequest): Promise<HeartbeatResponse> {
@@ -47,7 +52,7 @@ export class HeartbeatService {
     const sessionId = effectiveSessionId(this.config.sessionIdSecret, request) as string;
     let response: HeartbeatResponse;
     try {
-      const decision = await this.store.heartbeat({
+      const input: HeartbeatInput = {
         userId: request.userId,
         release: request.messageType === 'license-release',
         sessionId,
@@ -55,9 +60,13 @@ export class HeartbeatService {
         drm: request.drm,
         contentId: request.contentId,
         plan: request.plan,
-      });
+      };
+      const decision = await this.store.heartbeat(input);
       this.storeRecovered();
       response = this.respond(sessionId, decision);
+      // Both only hand data over in memory: no I/O, no waiting, never a throw (STYLE hot path).
+      this.events.decided(input, decision);
+      this.sightings.sighted(input, decision);
       if (decision.removed) {
         this.metrics.evictions.inc(
           { plan: decision.plan, cause: decision.removed.cause },

@@ -1,0 +1,111 @@
+import { randomUUID } from 'node:crypto';
+import { Drm } from '../sessions/session-identity';
+import { HeartbeatInput, StoreDecision, StoredSession } from '../sessions/session-store';
+
+export const SESSION_EVENT_TYPES = [
+  'session.admitted',
+  'session.denied',
+  'session.evicted',
+  'session.terminated',
+  'session.released',
+] as const;
+export type SessionEventType = (typeof SESSION_EVENT_TYPES)[number];
+
+/** Why it happened: the decision's reason, or for session.evicted / terminated the cause. */
+export type SessionEventReason =
+  | 'admitted'
+  | 'released'
+  | 'limit_exceeded'
+  | 'session_revoked'
+  | 'evict_oldest'
+  | 'limit_lowered'
+  | 'terminated';
+
+/** What webhook receivers get (docs/events.md). `id` is the idempotency key. */
+export interface SessionEvent {
+  type: SessionEventType;
+  id: string;
+  /** ISO 8601, the usher instance's clock when it took the decision. */
+  occurredAt: string;
+  userId: string;
+  sessionId: string;
+  deviceId: string | null;
+  drm: Drm;
+  contentId: string | null;
+  plan: string;
+  reason: SessionEventReason;
+  /** Live slots of the user after the decision; null when usher did not know (terminated). */
+  activeStreams: number | null;
+  maxStreams: number | null;
+}
+
+export type SessionEventFields = Omit<SessionEvent, 'id' | 'occurredAt'>;
+
+export function sessionEvent(fields: SessionEventFields, at = new Date()): SessionEvent {
+  return { id: randomUUID(), occurredAt: at.toISOString(), ...fields };
+}
+
+/**
+ * The events of one heartbeat decision (pure; renewals have none):
+ * admitted, denied (any deny), released, and evicted for every session a decision ended — the
+ * sessions evict-oldest revoked, or under limit_lowered the denied session itself.
+ */
+export function decisionEvents(input: HeartbeatInput, d: StoreDecision): SessionEventFields[] {
+  const counts = { plan: d.plan, activeStreams: d.activeStreams, maxStreams: d.maxStreams };
+  const own = {
+    userId: input.userId,
+    sessionId: input.sessionId,
+    deviceId: input.deviceId ?? null,
+    drm: input.drm,
+    contentId: input.contentId ?? null,
+    ...counts,
+  };
+  const events: SessionEventFields[] = [];
+  if (d.decision === 'deny') {
+    const reason = d.reason === 'session_revoked' ? 'session_revoked' : 'limit_exceeded';
+    events.push({ ...own, type: 'session.denied', reason });
+  } else if (d.reason === 'admitted') {
+    events.push({ ...own, type: 'session.admitted', reason: 'admitted' });
+  } else if (d.reason === 'released') {
+    events.push({ ...own, type: 'session.released', reason: 'released' });
+  }
+  if (d.removed?.cause === 'evict_oldest') {
+    for (const s of d.sessions) {
+      events.push({
+        ...storedFields(input.userId, s),
+        ...counts,
+        type: 'session.evicted',
+        reason: 'evict_oldest',
+      });
+    }
+  } else if (d.removed?.cause === 'limit_lowered') {
+    events.push({ ...own, type: 'session.evicted', reason: 'limit_lowered' });
+  }
+  return events;
+}
+
+/** One session.terminated event per session an admin ended. */
+export function terminationEvents(
+  userId: string,
+  ended: { plan: string; sessions: StoredSession[] },
+  counts?: { activeStreams: number; maxStreams: number },
+): SessionEventFields[] {
+  return ended.sessions.map((s) => ({
+    ...storedFields(userId, s),
+    type: 'session.terminated',
+    reason: 'terminated',
+    plan: ended.plan,
+    activeStreams: counts?.activeStreams ?? null,
+    maxStreams: counts?.maxStreams ?? null,
+  }));
+}
+
+function storedFields(userId: string, s: StoredSession) {
+  return {
+    userId,
+    sessionId: s.sessionId,
+    deviceId: s.deviceId ?? null,
+    drm: s.drm,
+    contentId: s.contentId ?? null,
+  };
+}
