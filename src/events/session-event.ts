@@ -41,8 +41,22 @@ export interface SessionEvent {
 
 export type SessionEventFields = Omit<SessionEvent, 'id' | 'occurredAt'>;
 
-export function sessionEvent(fields: SessionEventFields, at = new Date()): SessionEvent {
-  return { id: randomUUID(), occurredAt: at.toISOString(), ...fields };
+/** A new event (fresh id); fields in the documented order, so every payload reads alike. */
+export function sessionEvent(f: SessionEventFields, at = new Date()): SessionEvent {
+  return {
+    type: f.type,
+    id: randomUUID(),
+    occurredAt: at.toISOString(),
+    userId: f.userId,
+    sessionId: f.sessionId,
+    deviceId: f.deviceId,
+    drm: f.drm,
+    contentId: f.contentId,
+    plan: f.plan,
+    reason: f.reason,
+    activeStreams: f.activeStreams,
+    maxStreams: f.maxStreams,
+  };
 }
 
 /**
