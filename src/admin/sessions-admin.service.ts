@@ -1,7 +1,8 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger, Optional } from '@nestjs/common';
 import { Caller } from '../auth/roles';
+import { SessionEvents } from '../events/session-events';
 import { MetricsService } from '../metrics/metrics.service';
-import { SessionStore } from '../sessions/session-store';
+import { SessionStore, StoredSession } from '../sessions/session-store';
 import { SessionView, toSessionView } from '../sessions/session-view';
 import { assertIds } from './admin-validation';
 import { AuditLog } from './audit-log';
@@ -23,10 +24,13 @@ export interface UserSessionsView {
 /** Support staff's view of a user's live sessions, and termination (slot freed, session revoked). */
 @Injectable()
 export class SessionsAdminService {
+  private readonly logger = new Logger('Admin');
+
   constructor(
     private readonly sessions: SessionStore,
     private readonly metrics: MetricsService,
     private readonly audit: AuditLog,
+    @Optional() private readonly events?: SessionEvents,
   ) {}
 
   async list(userId: string): Promise<UserSessionsView> {
@@ -52,6 +56,7 @@ export class SessionsAdminService {
     const { plan, sessions } = await this.sessions.terminate(userId, sessionId);
     if (sessions.length) {
       this.metrics.evictions.inc({ plan, cause: 'terminated' }, sessions.length);
+      this.publish(userId, plan, sessions);
     }
     this.audit.record(
       caller,
@@ -60,5 +65,14 @@ export class SessionsAdminService {
       sessions.map(toSessionView),
       { revoked: sessionId === undefined ? sessions.map((s) => s.sessionId) : [sessionId] },
     );
+  }
+
+  /** Handed to the bounded publisher, never awaited: events cannot fail a termination. */
+  private publish(userId: string, plan: string, sessions: StoredSession[]): void {
+    try {
+      this.events?.terminated(userId, { plan, sessions });
+    } catch (err) {
+      this.logger.error(`cannot publish session.terminated: ${(err as Error).message}`);
+    }
   }
 }

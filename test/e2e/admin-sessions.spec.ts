@@ -1,5 +1,6 @@
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import request from 'supertest';
+import { SessionEvents } from '../../src/events/session-events';
 import { startRedis, TestRedis } from '../support/redis-server';
 import {
   ADMIN_TOKEN,
@@ -142,6 +143,24 @@ describe('admin API: user sessions', () => {
       });
       expect((await renew(u, 's2')).body.reason).toBe('renewed');
       expect((await renew(u, 's1')).body.reason).toBe('session_revoked');
+    });
+
+    it('hands one session.terminated event per ended session to the publisher', async () => {
+      const u = user();
+      await heartbeat(app, { userId: u, sessionId: 's1' }).expect(200);
+      await heartbeat(app, { userId: u, sessionId: 's2' }).expect(200);
+      const terminated = jest.spyOn(app.get(SessionEvents), 'terminated');
+      try {
+        await adminCall(app, 'delete', sessionsPath(u)).expect(204);
+        await adminCall(app, 'delete', `${sessionsPath(u)}/never-seen`).expect(204);
+        expect(terminated).toHaveBeenCalledTimes(1);
+        const [userId, ended] = terminated.mock.calls[0];
+        expect(userId).toBe(u);
+        expect(ended.plan).toBe('basic');
+        expect(ended.sessions.map((s) => s.sessionId).sort()).toEqual(['s1', 's2']);
+      } finally {
+        terminated.mockRestore();
+      }
     });
 
     it('answers 204 for an unknown session, and that id cannot start afterwards', async () => {
