@@ -1,5 +1,6 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { Job } from 'bullmq';
+import { waitUntilReady } from '../redis/redis-connection';
 import { EventQueues, JOBS_QUEUE } from './event-queues';
 
 interface PeriodicJob {
@@ -49,21 +50,30 @@ export class PeriodicJobs implements OnApplicationBootstrap, OnApplicationShutdo
     await periodic.run();
   }
 
+  /** Upserts every scheduler once the queue Redis answers; retries until it does. */
   private async upsertSchedulers(): Promise<void> {
-    if (this.stopped) return;
-    try {
-      for (const [name, { everyMs }] of this.jobs) {
-        await this.queues.jobs.upsertJobScheduler(
-          name,
-          { every: everyMs },
-          { name, opts: JOB_OPTIONS },
-        );
+    let warned = false;
+    while (!this.stopped) {
+      try {
+        await waitUntilReady(this.queues.producer, UPSERT_RETRY_MS);
+        for (const [name, { everyMs }] of this.jobs) {
+          await this.queues.jobs.upsertJobScheduler(
+            name,
+            { every: everyMs },
+            { name, opts: JOB_OPTIONS },
+          );
+        }
+        return;
+      } catch (err) {
+        if (this.stopped) return;
+        if (!warned)
+          this.logger.warn(`cannot schedule periodic jobs yet: ${(err as Error).message}`);
+        warned = true;
+        await new Promise((resolve) => {
+          this.retry = setTimeout(resolve, UPSERT_RETRY_MS);
+          this.retry.unref();
+        });
       }
-    } catch (err) {
-      if (this.stopped) return;
-      this.logger.warn(`cannot schedule periodic jobs yet: ${(err as Error).message}`);
-      this.retry = setTimeout(() => void this.upsertSchedulers(), UPSERT_RETRY_MS);
-      this.retry.unref();
     }
   }
 }

@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { startRedis, TestRedis } from '../support/redis-server';
+import { STORE_TARGETS } from '../support/store-targets';
 import { catalog, LICENSE_TOKEN, plan, startApp, testConfig } from '../support/test-app';
 
 const PLANS = catalog(
@@ -26,23 +26,23 @@ async function activeSlots(app: NestFastifyApplication): Promise<Record<string, 
   return slots;
 }
 
-describe('usher_active_slots', () => {
-  let redis: TestRedis;
+describe.each(STORE_TARGETS)('usher_active_slots ($name)', (target) => {
+  let store: Awaited<ReturnType<typeof target.start>>;
   let apps: NestFastifyApplication[];
   beforeAll(async () => {
-    redis = await startRedis();
+    store = await target.start();
     const keyPrefix = `t${Math.random().toString(36).slice(2, 8)}`;
     const config = () =>
       testConfig(
-        redis.url,
+        store.env,
         { plans: PLANS, keyPrefix },
         { USHER_ACTIVE_SLOTS_INTERVAL_MS: '1000' },
       );
     apps = [await startApp(config()), await startApp(config())];
-  });
+  }, 60_000);
   afterAll(async () => {
     await Promise.all(apps.map((app) => app.close()));
-    await redis.stop();
+    await store.stop();
   });
 
   it('is the same cluster-wide count of live slots per plan on every instance', async () => {

@@ -8,6 +8,7 @@ import { SessionEvent } from '../../src/events/session-event';
 import { SessionEvents } from '../../src/events/session-events';
 import { SessionStore } from '../../src/sessions/session-store';
 import { startRedis, TestRedis } from '../support/redis-server';
+import { STORE_TARGETS, StoreTarget } from '../support/store-targets';
 import { catalog, LICENSE_TOKEN, plan, startApp, testConfig } from '../support/test-app';
 
 const SECRET = 'webhook-test-secret';
@@ -325,6 +326,31 @@ describe('session events', () => {
         await api.close();
         await worker?.close();
       }
+    });
+  });
+
+  describe('on a Redis Cluster shared with the sessions (hash-tagged queue keys)', () => {
+    const cluster = STORE_TARGETS.find((t) => t.name.includes('cluster'));
+    let store: Awaited<ReturnType<StoreTarget['start']>>;
+    let app: NestFastifyApplication;
+    beforeAll(async () => {
+      store = await (cluster as StoreTarget).start();
+      app = await startApp(testConfig(store.env, { plans: PLANS }, eventsEnv(receiver, ['/c'])));
+    }, 60_000);
+    afterAll(async () => {
+      await app?.close();
+      await store?.stop();
+    });
+
+    it('delivers, retrying a failed attempt', async () => {
+      receiver.fail('/c', 1);
+      await heartbeat(app, { userId: 'c1', sessionId: 's1' });
+      await heartbeat(app, { userId: 'c1', sessionId: 's2' });
+      await until('both events', () => receiver.at('/c').length === 2);
+      const got = receiver.at('/c');
+      expect(got.map((r) => r.event.type).sort()).toEqual(['session.admitted', 'session.denied']);
+      expect(got.every((r) => verifies(r.headers['x-usher-signature'], r.body))).toBe(true);
+      expect(await metric(app, 'usher_webhook_deliveries_total{outcome="retried"}')).toBe(1);
     });
   });
 
