@@ -86,6 +86,10 @@ export class RedisConnections implements OnModuleInit, OnApplicationShutdown {
 
   async onApplicationShutdown(): Promise<void> {
     await Promise.allSettled([this.hot.quit(), this.control.quit()]);
+    // QUIT leaves a Sentinel client's failover-detector subscriptions open (ioredis closes them
+    // only in disconnect()), which would keep the process alive and reconnecting.
+    this.hot.disconnect();
+    this.control.disconnect();
   }
 }
 

@@ -1,0 +1,100 @@
+import { performance } from 'node:perf_hooks';
+import { ask, waitFor } from '../support/redis-cluster';
+import { startSentinel, TestSentinel } from '../support/redis-sentinel';
+import { catalog, plan, testConfig } from '../support/test-app';
+import {
+  freshUser,
+  heartbeat,
+  HeartbeatBody,
+  readiness,
+  sleep,
+  startInstance,
+  UsherInstance,
+} from '../support/usher-http';
+
+/**
+ * Redis Sentinel (REDIS_SENTINELS + REDIS_SENTINEL_MASTER): usher asks the sentinels for the
+ * master, runs the same scripts there, and follows a failover to the promoted replica without a
+ * restart.
+ */
+const STORE_TIMEOUT_MS = 100;
+const ANSWER_BOUND_MS = STORE_TIMEOUT_MS + 50;
+const RECOVERY_BOUND_MS = 10_000;
+
+describe('Redis Sentinel', () => {
+  let sentinel: TestSentinel;
+  let instance: UsherInstance;
+
+  beforeAll(async () => {
+    sentinel = await startSentinel({ sentinels: 1 });
+    instance = await startInstance(
+      testConfig(sentinel.env, {
+        storeTimeoutMs: STORE_TIMEOUT_MS,
+        plans: catalog(plan('basic', { maxStreams: 2 })),
+      }),
+    );
+  }, 60_000);
+  afterAll(async () => {
+    await instance?.close();
+    await sentinel?.stop();
+  });
+
+  const userId = freshUser('sentinel');
+  const beat = (body: Omit<HeartbeatBody, 'userId'>) => heartbeat(instance, { userId, ...body });
+
+  it('decides heartbeats on the master the sentinels name', async () => {
+    expect((await beat({ sessionId: 'a' })).body.reason).toBe('admitted');
+    expect((await beat({ sessionId: 'b' })).body.reason).toBe('admitted');
+    expect((await beat({ sessionId: 'a' })).body.reason).toBe('renewed');
+    expect((await beat({ sessionId: 'c' })).body.reason).toBe('limit_exceeded');
+    expect(await readiness(instance)).toMatchObject({ status: 200, body: { store: 'up' } });
+  });
+
+  it('follows a failover (SENTINEL FAILOVER) to the promoted replica without a restart', async () => {
+    const before = await sentinel.masterPort();
+    expect(await ask(before, 'WAIT', 1, 2000)).toBe(1);
+
+    const started = performance.now();
+    const answers: { at: number; ms: number; status: number; reason?: string }[] = [];
+    // Sentinel demotes the old master only seconds later: until then it still takes writes.
+    // usher must leave it at once (+switch-master), so renewals are decided on the new master.
+    let movedAt: number | undefined;
+    let recoveredAt: number | undefined;
+    const load = (async () => {
+      while (performance.now() - started < RECOVERY_BOUND_MS && recoveredAt === undefined) {
+        const sent = performance.now();
+        const answer = await beat({ sessionId: 'a', messageType: 'license-renewal' });
+        const at = performance.now() - started;
+        answers.push({ at, ms: answer.ms, status: answer.status, reason: answer.body.reason });
+        if (movedAt !== undefined && sent > movedAt && answer.body.reason === 'renewed') {
+          recoveredAt = at;
+        }
+        await sleep(50);
+      }
+    })();
+    const newMaster = await sentinel.failover();
+    const hotOn = async (port: number) =>
+      String(await ask(port, 'CLIENT', 'LIST')).includes('name=usher-hot');
+    await waitFor(
+      "usher's hot connection on the new master, not the old one",
+      async () => (await hotOn(newMaster)) && !(await hotOn(before)),
+      RECOVERY_BOUND_MS,
+    );
+    movedAt = performance.now();
+    await load;
+    process.stdout.write(
+      `sentinel failover: master ${before} -> ${newMaster}, ${answers.length} answers, ` +
+        `renewed on the new master ${recoveredAt?.toFixed(0)} ms after SENTINEL FAILOVER, ` +
+        `reasons ${[...new Set(answers.map((a) => a.reason))].join('/')}, ` +
+        `max ${Math.max(...answers.map((a) => a.ms)).toFixed(1)} ms\n`,
+    );
+
+    expect(newMaster).not.toBe(before);
+    expect(recoveredAt).toBeDefined();
+    expect(answers.filter((a) => a.reason !== 'renewed' && a.reason !== 'degraded')).toEqual([]);
+    expect(answers.filter((a) => a.ms > ANSWER_BOUND_MS)).toEqual([]);
+    // The replica had both slots: the limit still holds on the new master.
+    expect((await beat({ sessionId: 'c' })).body.reason).toBe('limit_exceeded');
+    expect((await beat({ sessionId: 'b' })).body.reason).toBe('renewed');
+  }, 30_000);
+});
