@@ -1,6 +1,5 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
-import Redis from 'ioredis';
+import { connect, createServer } from 'node:net';
 
 export interface LocalRedis {
   url: string;
@@ -8,24 +7,24 @@ export interface LocalRedis {
   stop(): Promise<void>;
 }
 
-const MACHINE_REDIS_URL = 'redis://127.0.0.1:6379';
+const MACHINE_REDIS_PORT = 6379;
 
-async function answers(url: string): Promise<boolean> {
-  const client = new Redis(url, {
-    lazyConnect: true,
-    connectTimeout: 500,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
+/**
+ * True when a Redis answers PING on host:port within timeoutMs. A bare socket rather than a
+ * client: nothing (no reconnect timer) outlives the probe.
+ */
+export function pingRedis(port: number, host = '127.0.0.1', timeoutMs = 500): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ port, host });
+    const finish = (answer: boolean) => {
+      socket.destroy();
+      resolve(answer);
+    };
+    socket.setTimeout(timeoutMs, () => finish(false));
+    socket.once('error', () => finish(false));
+    socket.once('connect', () => socket.write('PING\r\n'));
+    socket.once('data', (data) => finish(data.toString().startsWith('+PONG')));
   });
-  client.on('error', () => undefined);
-  try {
-    await client.connect();
-    return (await client.ping()) === 'PONG';
-  } catch {
-    return false;
-  } finally {
-    client.disconnect();
-  }
 }
 
 export function freePort(): Promise<number> {
@@ -59,7 +58,7 @@ async function startPrivateRedis(): Promise<LocalRedis> {
     );
   }
   const url = `redis://127.0.0.1:${port}`;
-  for (let i = 0; i < 50 && !(await answers(url)); i++) {
+  for (let i = 0; i < 50 && !(await pingRedis(port)); i++) {
     await new Promise((r) => setTimeout(r, 100));
   }
   const stop = () =>
@@ -77,8 +76,9 @@ async function startPrivateRedis(): Promise<LocalRedis> {
  * answers, else a private redis-server from PATH on a free port, else an error saying what to do.
  */
 export async function findOrStartLocalRedis(): Promise<LocalRedis & { started: boolean }> {
-  if (await answers(MACHINE_REDIS_URL)) {
-    return { url: MACHINE_REDIS_URL, stop: async () => undefined, started: false };
+  if (await pingRedis(MACHINE_REDIS_PORT)) {
+    const url = `redis://127.0.0.1:${MACHINE_REDIS_PORT}`;
+    return { url, stop: async () => undefined, started: false };
   }
   return { ...(await startPrivateRedis()), started: true };
 }

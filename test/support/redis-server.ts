@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Redis from 'ioredis';
-import { freePort } from '../../src/redis/local-redis';
+import { freePort, pingRedis } from '../../src/redis/local-redis';
 
 /** A private redis-server on a free loopback port: tests never touch the machine's 6379. */
 export interface TestRedis {
@@ -20,25 +20,11 @@ export interface TestRedis {
 
 export async function waitForPing(port: number, timeoutMs = 5000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const probe = new Redis({
-      port,
-      host: '127.0.0.1',
-      lazyConnect: true,
-      retryStrategy: () => null,
-      maxRetriesPerRequest: 0,
-    });
-    probe.on('error', () => undefined);
-    try {
-      await probe.connect();
-      if ((await probe.ping()) === 'PONG') return;
-    } catch {
-      if (Date.now() > deadline)
-        throw new Error(`redis-server on ${port} did not start (is redis-server on PATH?)`);
-      await new Promise((r) => setTimeout(r, 50));
-    } finally {
-      probe.disconnect();
+  while (!(await pingRedis(port))) {
+    if (Date.now() > deadline) {
+      throw new Error(`redis-server on ${port} did not start (is redis-server on PATH?)`);
     }
+    await new Promise((r) => setTimeout(r, 50));
   }
 }
 
