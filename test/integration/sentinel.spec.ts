@@ -58,7 +58,7 @@ describe('Redis Sentinel', () => {
     const answers: { at: number; ms: number; status: number; reason?: string }[] = [];
     // Sentinel demotes the old master only seconds later: until then it still takes writes.
     // usher must leave it at once (+switch-master), so renewals are decided on the new master.
-    let movedAt: number | undefined;
+    let movedAt: number | undefined = undefined;
     let recoveredAt: number | undefined;
     const load = (async () => {
       while (performance.now() - started < RECOVERY_BOUND_MS && recoveredAt === undefined) {
