@@ -3,9 +3,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import Redis from 'ioredis';
+import Redis, { RedisOptions } from 'ioredis';
 import { freePort } from '../../src/redis/local-redis';
-import { spawnRedis, waitForPing } from './redis-server';
+import { spawnRedis } from './redis-server';
 
 const run = promisify(execFile);
 
@@ -20,10 +20,21 @@ export interface ClusterNode extends RedisProcess {
   busPort: number;
 }
 
+/** How nodes that want TLS or a password are started and reached (default: plain, no auth). */
+export interface NodeAccess {
+  /** redis-server arguments for the node on `port` (TLS ports, requirepass, masterauth). */
+  serverArgs?: (port: number) => string[];
+  /** redis-cli arguments for `--cluster create` (--tls --cacert ..., -a ...). */
+  cliArgs?: string[];
+  /** ioredis options of the test plumbing connections (tls, password). */
+  client?: RedisOptions;
+}
+
 export interface ClusterOptions {
   masters?: number;
   /** Replicas per master; failover tests need at least 1. */
   replicas?: number;
+  access?: NodeAccess;
 }
 
 /** A private Redis Cluster on loopback, started by the tests: never the machine's Redis. */
@@ -45,8 +56,18 @@ export interface TestCluster {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** One command on a short-lived connection (test plumbing, not the code under test). */
-export async function ask(port: number, ...args: (string | number)[]): Promise<unknown> {
+export function ask(port: number, ...args: (string | number)[]): Promise<unknown> {
+  return askWith({}, port, ...args);
+}
+
+/** ask() with connection options (TLS, password). */
+export async function askWith(
+  options: RedisOptions,
+  port: number,
+  ...args: (string | number)[]
+): Promise<unknown> {
   const client = new Redis({
+    ...options,
     port,
     host: '127.0.0.1',
     lazyConnect: true,
@@ -90,6 +111,8 @@ export async function killProcess(child: ChildProcess): Promise<void> {
   await exited;
 }
 
+type Ask = (port: number, ...args: (string | number)[]) => Promise<unknown>;
+
 interface NodeLine {
   id: string;
   port: number;
@@ -99,8 +122,8 @@ interface NodeLine {
 }
 
 /** CLUSTER NODES, as one node sees the cluster. */
-async function clusterNodes(port: number): Promise<NodeLine[]> {
-  const text = String(await ask(port, 'CLUSTER', 'NODES'));
+async function clusterNodes(q: Ask, port: number): Promise<NodeLine[]> {
+  const text = String(await q(port, 'CLUSTER', 'NODES'));
   return text
     .trim()
     .split('\n')
@@ -131,6 +154,8 @@ function infoField(info: string, field: string): string | undefined {
 export async function startCluster(options: ClusterOptions = {}): Promise<TestCluster> {
   const masters = options.masters ?? 3;
   const replicas = options.replicas ?? 0;
+  const access = options.access ?? {};
+  const q: Ask = (port, ...args) => askWith(access.client ?? {}, port, ...args);
   const dir = mkdtempSync(join(tmpdir(), 'usher-cluster-'));
   const nodes: ClusterNode[] = [];
   const stop = async () => {
@@ -159,12 +184,17 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
           // Replicas sync at once instead of after the default 5 s diskless-sync delay.
           '--repl-diskless-sync-delay',
           '0',
+          ...(access.serverArgs?.(port) ?? []),
         ],
         dir,
       );
       nodes.push({ port, busPort, child });
     }
-    await Promise.all(nodes.map((n) => waitForPing(n.port)));
+    await Promise.all(
+      nodes.map((n) =>
+        waitFor(`node ${n.port} answers`, async () => (await q(n.port, 'PING')) === 'PONG', 10_000),
+      ),
+    );
     await run(
       'redis-cli',
       [
@@ -174,10 +204,11 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
         '--cluster-replicas',
         String(replicas),
         '--cluster-yes',
+        ...(access.cliArgs ?? []),
       ],
       { timeout: 30_000 },
     );
-    const { healthy, ...cluster } = clusterHandle(nodes, stop);
+    const { healthy, ...cluster } = clusterHandle(nodes, q, stop);
     await waitFor(
       `cluster up with ${replicas} replica(s) per master`,
       () => healthy(replicas),
@@ -192,6 +223,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
 
 function clusterHandle(
   nodes: ClusterNode[],
+  q: Ask,
   stop: () => Promise<void>,
 ): TestCluster & {
   healthy(replicas: number): Promise<boolean>;
@@ -206,8 +238,8 @@ function clusterHandle(
 
   const masterOf = async (key: string) => {
     const port = anyLive();
-    const slot = Number(await ask(port, 'CLUSTER', 'KEYSLOT', key));
-    const master = (await clusterNodes(port)).find(
+    const slot = Number(await q(port, 'CLUSTER', 'KEYSLOT', key));
+    const master = (await clusterNodes(q, port)).find(
       (n) => n.flags.includes('master') && n.slots.some(([from, to]) => slot >= from && slot <= to),
     );
     if (!master) throw new Error(`slot ${slot} has no master`);
@@ -215,7 +247,7 @@ function clusterHandle(
   };
 
   const replicasOf = async (masterPort: number) => {
-    const all = await clusterNodes(anyLive());
+    const all = await clusterNodes(q, anyLive());
     const master = all.find((n) => n.port === masterPort);
     return all.filter((n) => master && n.masterId === master.id && !failed(n)).map((n) => n.port);
   };
@@ -223,9 +255,9 @@ function clusterHandle(
   const healthy = async (replicas: number) => {
     const livePorts = new Set(live().map((n) => n.port));
     for (const port of livePorts) {
-      const info = String(await ask(port, 'CLUSTER', 'INFO'));
+      const info = String(await q(port, 'CLUSTER', 'INFO'));
       if (infoField(info, 'cluster_state') !== 'ok') return false;
-      const replication = String(await ask(port, 'INFO', 'replication'));
+      const replication = String(await q(port, 'INFO', 'replication'));
       if (
         infoField(replication, 'role') === 'slave' &&
         infoField(replication, 'master_link_status') !== 'up'
@@ -234,7 +266,7 @@ function clusterHandle(
       }
     }
     // Every slot served by a live master with its replicas (while any are still running).
-    const all = await clusterNodes(anyLive());
+    const all = await clusterNodes(q, anyLive());
     let covered = 0;
     for (const master of all.filter((n) => n.flags.includes('master') && n.slots.length)) {
       if (!livePorts.has(master.port) || failed(master)) return false;
