@@ -98,3 +98,64 @@ describe('Redis Sentinel', () => {
     expect((await beat({ sessionId: 'b' })).body.reason).toBe('renewed');
   }, 30_000);
 });
+
+describe('Redis Sentinel: the master crashes (SIGKILL)', () => {
+  let sentinel: TestSentinel;
+  let instance: UsherInstance;
+
+  beforeAll(async () => {
+    sentinel = await startSentinel({ sentinels: 1 });
+    instance = await startInstance(
+      testConfig(sentinel.env, {
+        storeTimeoutMs: STORE_TIMEOUT_MS,
+        plans: catalog(plan('basic', { maxStreams: 2 })),
+      }),
+    );
+  }, 60_000);
+  afterAll(async () => {
+    await instance?.close();
+    await sentinel?.stop();
+  });
+
+  it('answers degraded within the bound while Sentinel promotes the replica, then decides on it', async () => {
+    const userId = freshUser('crash');
+    const beat = (body: Omit<HeartbeatBody, 'userId'>) => heartbeat(instance, { userId, ...body });
+    expect((await beat({ sessionId: 'a' })).body.reason).toBe('admitted');
+    expect((await beat({ sessionId: 'b' })).body.reason).toBe('admitted');
+    const before = await sentinel.masterPort();
+    expect(await ask(before, 'WAIT', 1, 2000)).toBe(1);
+
+    const killedAt = performance.now();
+    await sentinel.kill(before);
+    let promotedAt: number | undefined;
+    const promoted = sentinel.newMasterThan(before, RECOVERY_BOUND_MS).then((port) => {
+      promotedAt = performance.now();
+      return port;
+    });
+    const answers: { at: number; ms: number; status: number; reason?: string }[] = [];
+    let recoveredAt: number | undefined;
+    while (performance.now() - killedAt < RECOVERY_BOUND_MS + 1000) {
+      const sent = performance.now();
+      const answer = await beat({ sessionId: 'a', messageType: 'license-renewal' });
+      const at = performance.now() - killedAt;
+      answers.push({ at, ms: answer.ms, status: answer.status, reason: answer.body.reason });
+      if (promotedAt !== undefined && sent > promotedAt && answer.body.reason === 'renewed') {
+        recoveredAt = at;
+        break;
+      }
+      await sleep(50);
+    }
+    const newMaster = await promoted;
+    process.stdout.write(
+      `sentinel crash: master ${before} -> ${newMaster}, ${answers.length} answers, renewed on ` +
+        `the new master ${recoveredAt?.toFixed(0)} ms after the kill, max ` +
+        `${Math.max(...answers.map((a) => a.ms)).toFixed(1)} ms\n`,
+    );
+
+    expect(recoveredAt).toBeDefined();
+    expect(answers.filter((a) => a.reason !== 'renewed' && a.reason !== 'degraded')).toEqual([]);
+    expect(answers.filter((a) => a.ms > ANSWER_BOUND_MS)).toEqual([]);
+    expect((await beat({ sessionId: 'c' })).body.reason).toBe('limit_exceeded');
+    expect((await beat({ sessionId: 'b' })).body.reason).toBe('renewed');
+  }, 30_000);
+});

@@ -21,6 +21,10 @@ export interface TestSentinel {
   masterPort(): Promise<number>;
   /** Forces a failover (SENTINEL FAILOVER) and resolves with the new master once it is writable. */
   failover(): Promise<number>;
+  /** SIGKILLs the data node on `port` (a crash; Sentinel fails over after 1 s down). */
+  kill(port: number): Promise<void>;
+  /** Resolves with the new master once the sentinels name one other than `before` and it is one. */
+  newMasterThan(before: number, timeoutMs?: number): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -48,14 +52,18 @@ export async function startSentinel(options: SentinelOptions = {}): Promise<Test
   try {
     const master = await freePort();
     const replica = await freePort();
-    children.push(spawnRedis(master, REPLICATION, dirFor('master')));
-    children.push(
-      spawnRedis(
+    const dataNodes = new Map<number, ChildProcess>([
+      [master, spawnRedis(master, REPLICATION, dirFor('master'))],
+      [
         replica,
-        ['--replicaof', '127.0.0.1', String(master), ...REPLICATION],
-        dirFor('replica'),
-      ),
-    );
+        spawnRedis(
+          replica,
+          ['--replicaof', '127.0.0.1', String(master), ...REPLICATION],
+          dirFor('replica'),
+        ),
+      ],
+    ]);
+    children.push(...dataNodes.values());
     await Promise.all([waitForPing(master), waitForPing(replica)]);
 
     const count = options.sentinels ?? 1;
@@ -110,6 +118,21 @@ export async function startSentinel(options: SentinelOptions = {}): Promise<Test
       15_000,
     );
 
+    const newMasterThan = async (before: number, timeoutMs = 15_000) => {
+      let after = before;
+      await waitFor(
+        'sentinel failover',
+        async () => {
+          after = await masterPort();
+          if (after === before) return false;
+          const role = infoField(String(await ask(after, 'INFO', 'replication')), 'role');
+          return role === 'master';
+        },
+        timeoutMs,
+      );
+      return after;
+    };
+
     return {
       masterName: MASTER_NAME,
       env: {
@@ -121,19 +144,14 @@ export async function startSentinel(options: SentinelOptions = {}): Promise<Test
       failover: async () => {
         const before = await masterPort();
         await ask(sentinelPorts[0], 'SENTINEL', 'FAILOVER', MASTER_NAME);
-        let after = before;
-        await waitFor(
-          'sentinel failover',
-          async () => {
-            after = await masterPort();
-            if (after === before) return false;
-            const role = infoField(String(await ask(after, 'INFO', 'replication')), 'role');
-            return role === 'master';
-          },
-          15_000,
-        );
-        return after;
+        return newMasterThan(before);
       },
+      kill: async (port) => {
+        const child = dataNodes.get(port);
+        if (!child) throw new Error(`no data node on ${port}`);
+        await killProcess(child);
+      },
+      newMasterThan,
       stop,
     };
   } catch (err) {
