@@ -5,9 +5,13 @@ import { RedisTarget } from '../config/app-config';
 export type RedisClient = Redis | Cluster;
 
 export interface ConnectionOptions {
-  /** Longest wait for any one command; rejects instead of hanging (fail fast). */
-  commandTimeoutMs: number;
   connectionName: string;
+  /** Longest wait for any one command; none for BullMQ workers (they block waiting for jobs). */
+  commandTimeoutMs?: number;
+  /** Queue commands while disconnected instead of failing at once (BullMQ workers only). */
+  offlineQueue?: boolean;
+  /** ioredis maxRetriesPerRequest: 0 (fail fast) unless given; BullMQ workers need null. */
+  maxRetriesPerRequest?: number | null;
 }
 
 /** Reconnect quickly and forever: usher must recover by itself when Redis returns. */
@@ -37,14 +41,18 @@ export function tlsOptions(target: RedisTarget): TlsConnectionOptions | undefine
  * NOSCRIPT, so a promoted replica or a restarted server gets them again by itself).
  */
 export function createRedisClient(target: RedisTarget, options: ConnectionOptions): RedisClient {
+  const offlineQueue = options.offlineQueue ?? false;
+  // Auto-pipelining batches the hot path's commands; blocking worker commands must not join a batch.
+  const enableAutoPipelining = !offlineQueue;
   const base: RedisOptions = {
     connectionName: options.connectionName,
-    enableOfflineQueue: false,
+    enableOfflineQueue: offlineQueue,
     commandTimeout: options.commandTimeoutMs,
-    maxRetriesPerRequest: 0,
+    maxRetriesPerRequest:
+      options.maxRetriesPerRequest === undefined ? 0 : options.maxRetriesPerRequest,
     connectTimeout: 2000,
     retryStrategy,
-    enableAutoPipelining: true,
+    enableAutoPipelining,
   };
   if (target.mode === 'local') {
     throw new Error('Redis target "local" must be resolved to a URL before the app starts');
@@ -57,8 +65,8 @@ export function createRedisClient(target: RedisTarget, options: ConnectionOption
       return new Redis(target.url, { ...base, ...defined(auth), tls, reconnectOnError });
     case 'cluster': {
       const cluster: ClusterOptions = {
-        enableOfflineQueue: false,
-        enableAutoPipelining: true,
+        enableOfflineQueue: offlineQueue,
+        enableAutoPipelining,
         clusterRetryStrategy: retryStrategy,
         slotsRefreshTimeout: 2000,
         redisOptions: { ...base, ...auth, tls },
