@@ -57,7 +57,12 @@ end
 
 local mine = state.byKey[slotKeyOf(policy, sessionId, deviceId)]
 if mine then
-  -- A live slot keeps playing only while it ranks within maxStreams (SPEC §3.3).
+  -- A live slot keeps playing only while it ranks within maxStreams (SPEC §3.3). With no more
+  -- live slots than maxStreams every slot ranks within it, so the common renewal skips the sort.
+  if #slots <= policy.maxStreams then
+    store()
+    return answer('allow', 'renewed', #slots)
+  end
   sortSlots(slots, policy.onLimit == 'evict-oldest')
   local rank = 0
   for i, slot in ipairs(slots) do
