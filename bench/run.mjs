@@ -6,10 +6,11 @@
 // Env (all optional):
 //   BENCH_DURATION_S   seconds per measured phase (default 10; 3 with BENCH_QUICK=1)
 //   BENCH_QUICK=1      smoke run of about a minute: short phases, 100k instead of 1M sessions
-//   BENCH_PHASES       comma list of: closed,open,search,admission,scale (default: all)
+//   BENCH_PHASES       comma list of: closed,cpu,open,search,admission,scale (default: all)
 //   BENCH_CONNECTIONS  closed-loop connections (default 32)
 //   BENCH_RATE         open-loop offered rate (default 5000/s, SPEC §9)
 //   BENCH_SCALE_RATE   renewal rate of the scale phase (default 2000/s)
+//   BENCH_CPU_RATE     offered rate of the CPU-cost phase (default 2000/s)
 //   BENCH_SCALE_MAX    live sessions of the large scale point (default 1,000,000)
 //   BENCH_ROUNDS       closed-loop rounds, alternating usher and raw (default 3, 1 when quick;
 //                      the round with the median throughput is reported)
@@ -20,7 +21,9 @@
 //                      machine to use < 0.15 cores (default 0: measure at once; noise is reported)
 //   BENCH_SKIP_BUILD=1 use dist/ as it is (default: npm run build when src/ is newer)
 //   BENCH_USHER_ROOT   bench the usher checkout there (its dist/) instead of this one: e.g. a
-//                      `git archive` snapshot while others edit this tree, or a before/after pair
+//                      `git archive` snapshot while others edit this tree
+//   BENCH_BASELINE_ROOT a second usher checkout (built dist/) run beside the first in the closed
+//                      loop, rounds interleaved: a before/after comparison from one run
 import { execFileSync, execSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
@@ -44,6 +47,7 @@ import { formatProfileSummary, summarizeProfile } from './profile-summary.mjs';
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 /** The usher under test: its dist/ is what usher, raw and the loader run. */
 const USHER_ROOT = resolve(process.env.BENCH_USHER_ROOT ?? ROOT);
+const BASELINE_ROOT = process.env.BENCH_BASELINE_ROOT ? resolve(process.env.BENCH_BASELINE_ROOT) : null;
 const env = process.env;
 const QUICK = env.BENCH_QUICK === '1';
 const DURATION_S = Number(env.BENCH_DURATION_S ?? (QUICK ? 3 : 10));
@@ -51,13 +55,14 @@ const WARMUP_S = Math.max(1, Math.min(3, Math.round(DURATION_S / 3)));
 const CONNECTIONS = Number(env.BENCH_CONNECTIONS ?? 32);
 const RATE = Number(env.BENCH_RATE ?? 5000);
 const SCALE_RATE = Number(env.BENCH_SCALE_RATE ?? 2000);
+const CPU_RATE = Number(env.BENCH_CPU_RATE ?? 2000);
 const SCALE_SMALL = 10_000;
 const SCALE_LARGE = Number(env.BENCH_SCALE_MAX ?? (QUICK ? 100_000 : 1_000_000));
 const ROUNDS = Math.max(1, Number(env.BENCH_ROUNDS ?? (QUICK ? 1 : 3)));
 const SEARCH_STEPS = QUICK ? 3 : 5;
 const SEARCH_STEP_S = Math.max(3, Math.round(DURATION_S / 2));
 const PHASES = new Set(
-  (env.BENCH_PHASES ?? 'closed,open,search,admission,scale').split(',').map((s) => s.trim()),
+  (env.BENCH_PHASES ?? 'closed,cpu,open,search,admission,scale').split(',').map((s) => s.trim()),
 );
 const PROFILE = env.BENCH_PROFILE === '1';
 const QUIET_WAIT_S = Number(env.BENCH_QUIET_WAIT_S ?? 0);
@@ -68,6 +73,7 @@ const P99_TARGET_MS = 5;
 const TOKEN = 'bench-license-server-token';
 const USHER_PREFIX = 'usher';
 const RAW_PREFIX = 'usraw'; // same length as usher's: same key sizes on both sides
+const BASELINE_PREFIX = 'usbas';
 // The closed- and open-loop population: 2 live sessions per user (SPEC §9 "renewal-heavy").
 const MIX_POPULATION = { users: 25_000, perUser: 2, releasePool: 20_000 };
 
@@ -127,13 +133,14 @@ function machine() {
   };
 }
 
-async function startUsher(runDir, redisUrl, plansFile, { name = 'usher', profile = false } = {}) {
+async function startUsher(runDir, redisUrl, plansFile,
+  { name = 'usher', profile = false, root = USHER_ROOT, prefix = USHER_PREFIX } = {}) {
   const port = await freePort();
   const args = [];
   if (profile) args.push('--cpu-prof', `--cpu-prof-dir=${join(runDir, `profile-${name}`)}`);
-  args.push(join(USHER_ROOT, 'dist', 'main.js'));
+  args.push(join(root, 'dist', 'main.js'));
   const handle = startChild(name, process.execPath, args, {
-    cwd: USHER_ROOT,
+    cwd: root,
     logFile: join(runDir, `${name}.log`),
     env: {
       NODE_ENV: 'production',
@@ -141,7 +148,7 @@ async function startUsher(runDir, redisUrl, plansFile, { name = 'usher', profile
       HOST: '127.0.0.1',
       PORT: String(port),
       REDIS_URL: redisUrl,
-      USHER_KEY_PREFIX: USHER_PREFIX,
+      USHER_KEY_PREFIX: prefix,
       USHER_PLANS_FILE: plansFile,
       USHER_SESSION_ID_SECRET: 'bench-session-id-secret',
       USHER_LICENSE_SERVER_TOKENS: TOKEN,
@@ -273,7 +280,7 @@ async function awaitQuiet(ctx) {
   if (QUIET_WAIT_S <= 0) return;
   const deadline = Date.now() + QUIET_WAIT_S * 1000;
   for (;;) {
-    const meter = cpuMeter({ usher: ctx.usher.pid, raw: ctx.raw.pid, redis: ctx.redisPid });
+    const meter = cpuMeter({ ...Object.fromEntries(ctx.servers.map((n) => [n, ctx[n].pid])), redis: ctx.redisPid });
     await sleep(1000);
     const { others } = meter();
     if (others < QUIET_CORES) return;
@@ -289,7 +296,7 @@ const formatCpu = (c) =>
 
 /** JIT warm-up: a short closed-loop run against each server (once per server process). */
 async function warmUp(ctx) {
-  for (const name of ['usher', 'raw']) {
+  for (const name of ctx.servers) {
     const target = ctx[name];
     if (ctx.warm.has(target.pid)) continue;
     await closedLoop({ url: `${target.url}/v1/heartbeats`, token: TOKEN, connections: CONNECTIONS,
@@ -301,13 +308,13 @@ async function warmUp(ctx) {
 async function phaseClosedLoop(ctx) {
   const { usher, raw, redis } = ctx;
   log(`\n## closed loop: ${CONNECTIONS} connections, ${DURATION_S} s per run, 90/8/2 renewal/admission/release`);
-  const mixes = { usher: ctx.mix.usher, raw: ctx.mix.raw };
+  const mixes = ctx.mix;
   await warmUp(ctx);
-  const runs = { usher: [], raw: [] };
+  const runs = Object.fromEntries(ctx.servers.map((name) => [name, []]));
   let calls;
   let reasons;
   for (let round = 0; round < ROUNDS; round++) {
-    for (const [name, target] of [['usher', usher], ['raw', raw]]) {
+    for (const [name, target] of ctx.servers.map((n) => [n, ctx[n]])) {
       const firstUsherRun = name === 'usher' && round === 0;
       const beforeReasons = name === 'usher' ? await heartbeatsByReason(usher) : null;
       if (firstUsherRun) await redis.config('RESETSTAT');
@@ -336,7 +343,7 @@ async function phaseClosedLoop(ctx) {
         reasons = diff(await heartbeatsByReason(usher), beforeReasons);
       }
       runs[name].push(r);
-      log(`  ${name.padEnd(5)} round ${round + 1}: ${int(r.rps)} req/s  p50 ${fmt(r.latency.p50)} ms  p99 ${fmt(r.latency.p99)} ms  non-2xx ${r.non2xx}  errors ${r.errors}  | ${formatCpu(r.cpu)}`);
+      log(`  ${name.padEnd(8)} round ${round + 1}: ${int(r.rps)} req/s  p50 ${fmt(r.latency.p50)} ms  p99 ${fmt(r.latency.p99)} ms  non-2xx ${r.non2xx}  errors ${r.errors}  | ${formatCpu(r.cpu)}`);
     }
   }
   const pick = (list) => {
@@ -344,14 +351,60 @@ async function phaseClosedLoop(ctx) {
     return list.find((r) => r.rps === m);
   };
   const result = { usher: pick(runs.usher), raw: pick(runs.raw), rounds: runs, redisCalls: calls, usherReasons: reasons };
+  const serverCpu = (name) => median(runs[name].map((r) => r.cpu.usPerRequest.server));
+  if (runs.baseline) {
+    result.baseline = pick(runs.baseline);
+    result.versusBaseline = {
+      baselineRoot: BASELINE_ROOT,
+      throughput: result.usher.rps / result.baseline.rps,
+      baselineRatioToRaw: result.baseline.rps / result.raw.rps,
+      serverCpuUs: { usher: serverCpu('usher'), baseline: serverCpu('baseline'), raw: serverCpu('raw') },
+      // Per round, usher ÷ baseline: the pairs ran seconds apart, so the noise is shared.
+      roundThroughputRatios: runs.usher.map((r, i) => Number((r.rps / runs.baseline[i].rps).toFixed(3))),
+    };
+  }
   result.ratio = result.usher.rps / result.raw.rps;
   // Noise-robust companion figure: server CPU per heartbeat, raw ÷ usher (1.0 = as lean as raw).
   result.cpuEfficiencyRatio =
     median(runs.raw.map((r) => r.cpu.usPerRequest.server)) / median(runs.usher.map((r) => r.cpu.usPerRequest.server));
   log(`  usher/raw throughput ratio: ${fmt(result.ratio)}; server CPU per heartbeat raw/usher: ${fmt(result.cpuEfficiencyRatio)}`);
   log(`  decisions during the usher run: ${JSON.stringify(reasons)}`);
+  if (result.versusBaseline) {
+    const v = result.versusBaseline;
+    log(`  versus baseline (${BASELINE_ROOT}): throughput ×${fmt(v.throughput)} (per round ${v.roundThroughputRatios.join(', ')}); server CPU µs/heartbeat usher ${fmt(v.serverCpuUs.usher, 1)} vs baseline ${fmt(v.serverCpuUs.baseline, 1)} (raw ${fmt(v.serverCpuUs.raw, 1)}); baseline/raw ${fmt(v.baselineRatioToRaw)}`);
+  }
   log(`  Redis calls per heartbeat: ${JSON.stringify(calls.perHeartbeat)}; EVALSHA ${fmt(calls.usecPerCall.evalsha, 1)} µs per call inside Redis`);
   return result;
+}
+
+/**
+ * CPU per heartbeat at a fixed offered rate, rounds interleaved: unlike closed-loop throughput,
+ * it does not move with whatever else the machine runs, so it is the figure to compare builds by.
+ */
+async function phaseCpu(ctx) {
+  log(`\n## CPU per heartbeat at ${CPU_RATE}/s offered (open loop, ${SEARCH_STEP_S} s × ${ROUNDS} rounds per server)`);
+  await warmUp(ctx);
+  const runs = Object.fromEntries(ctx.servers.map((name) => [name, []]));
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const name of ctx.servers) {
+      await awaitQuiet(ctx);
+      const meter = cpuMeter({ server: ctx[name].pid, redis: ctx.redisPid });
+      const r = await openLoop({ port: ctx[name].port, token: TOKEN, rate: CPU_RATE, durationS: SEARCH_STEP_S,
+        nextBody: ctx.mix[name] });
+      const cpu = cpuPerRequest(meter(), r.completed);
+      runs[name].push({ serverUs: cpu.usPerRequest.server, redisUs: cpu.usPerRequest.redis, p50: r.latency.p50,
+        p99: r.latency.p99, othersCores: cpu.othersCores, non2xx: r.non2xx, errors: r.errors });
+      log(`  ${name.padEnd(8)} round ${round + 1}: server ${fmt(cpu.usPerRequest.server, 1)} µs/heartbeat, redis ${fmt(cpu.usPerRequest.redis, 1)}; p50 ${fmt(r.latency.p50)} p99 ${fmt(r.latency.p99)} ms; other processes ${fmt(cpu.othersCores)} cores`);
+    }
+  }
+  const serverUs = Object.fromEntries(ctx.servers.map((n) => [n, median(runs[n].map((r) => r.serverUs))]));
+  const out = { rate: CPU_RATE, serverUs, rawOverUsher: serverUs.raw / serverUs.usher, runs };
+  log(`  median server CPU per heartbeat: ${ctx.servers.map((n) => `${n} ${fmt(serverUs[n], 1)} µs`).join(', ')}; raw/usher ${fmt(out.rawOverUsher)}`);
+  if (serverUs.baseline) {
+    out.usherOverBaseline = serverUs.usher / serverUs.baseline;
+    log(`  usher vs baseline: ${fmt(serverUs.usher - serverUs.baseline, 1)} µs per heartbeat (${fmt((out.usherOverBaseline - 1) * 100, 1)} %)`);
+  }
+  return out;
 }
 
 async function phaseOpenLoop(ctx) {
@@ -528,6 +581,11 @@ function summaryRows(results) {
     row('throughput usher ≥ 0.8 × raw (closed loop)', `${fmt(c.ratio)} (${int(c.usher.rps)} vs ${int(c.raw.rps)} req/s)`,
       c.ratio >= 0.8);
   }
+  const cpu = results.cpu;
+  if (cpu) {
+    row(`  server CPU per heartbeat at ${int(cpu.rate)}/s: raw ÷ usher`, `${fmt(cpu.rawOverUsher)} (${fmt(cpu.serverUs.usher, 1)} vs ${fmt(cpu.serverUs.raw, 1)} µs)`,
+      undefined, 'informational: the noise-robust companion figure');
+  }
   const o = results.openLoop;
   if (o) {
     row(`p99 < ${P99_TARGET_MS} ms at ${int(RATE)}/s offered (open loop)`, `${fmt(o.usher.latency.p99)} ms (p50 ${fmt(o.usher.latency.p50)})`,
@@ -594,12 +652,20 @@ async function main() {
   const redis = redisHandle.client;
   const usher = await startUsher(runDir, redisHandle.url, plansFile, { profile: PROFILE });
   const raw = await startRaw(runDir, redisHandle.url, script, BENCH_PLANS, { profile: PROFILE });
+  if (BASELINE_ROOT && !existsSync(join(BASELINE_ROOT, 'dist', 'main.js'))) {
+    throw new Error(`BENCH_BASELINE_ROOT: ${BASELINE_ROOT}/dist/main.js is missing (npm run build there)`);
+  }
+  const baseline = BASELINE_ROOT
+    ? await startUsher(runDir, redisHandle.url, plansFile, { name: 'baseline', root: BASELINE_ROOT, prefix: BASELINE_PREFIX })
+    : null;
   await parityCheck(usher, raw);
   log(`redis ${redisHandle.url}, usher ${usher.url} (pid ${usher.pid}), raw ${raw.url} (pid ${raw.pid}); parity check passed`);
 
   const ctx = {
     startedAt, runDir, plansFile, script, redis, profileWindows: {}, warm: new Set(), redisUrl: redisHandle.url, redisPid: redisHandle.pid, usher, raw,
-    mix: { usher: mix(MIX_POPULATION, { seed: 7 }), raw: mix(MIX_POPULATION, { seed: 7 }) },
+    baseline,
+    servers: baseline ? ['usher', 'baseline', 'raw'] : ['usher', 'raw'],
+    mix: { usher: mix(MIX_POPULATION, { seed: 7 }), raw: mix(MIX_POPULATION, { seed: 7 }), baseline: mix(MIX_POPULATION, { seed: 7 }) },
     renewalsOver: (pop) => {
       const random = prng(11);
       return () => {
@@ -610,17 +676,19 @@ async function main() {
     },
   };
   const results = { startedAt: new Date(startedAt).toISOString(), quick: QUICK, machine: info, usherRoot: USHER_ROOT,
+    baselineRoot: BASELINE_ROOT,
     settings: { durationS: DURATION_S, warmupS: WARMUP_S, connections: CONNECTIONS, rate: RATE, scaleRate: SCALE_RATE,
       scaleSessions: [SCALE_SMALL, SCALE_LARGE], rounds: ROUNDS, population: MIX_POPULATION,
       usherNodeOptions: env.BENCH_USHER_NODE_OPTIONS ?? '', redisArgs: REDIS_ARGS, quietWaitS: QUIET_WAIT_S } };
 
-  if (PHASES.has('closed') || PHASES.has('open') || PHASES.has('search')) {
-    for (const [prefix, name] of [[USHER_PREFIX, 'usher'], [RAW_PREFIX, 'raw']]) {
+  if (['closed', 'cpu', 'open', 'search'].some((p) => PHASES.has(p))) {
+    for (const [prefix, name] of [[USHER_PREFIX, 'usher'], [RAW_PREFIX, 'raw'], ...(baseline ? [[BASELINE_PREFIX, 'baseline']] : [])]) {
       const load = await bulkLoad(redis, script, MIX_POPULATION, { prefix });
       log(`preloaded ${int(load.sessions)} sessions for ${name} in ${fmt(load.seconds, 1)} s`);
     }
   }
   if (PHASES.has('closed')) results.closedLoop = await phaseClosedLoop(ctx);
+  if (PHASES.has('cpu')) results.cpu = await phaseCpu(ctx);
   if (PROFILE) {
     results.profiles = {};
     for (const name of ['usher', 'raw']) {
