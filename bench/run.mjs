@@ -15,10 +15,11 @@
 //   BENCH_ROUNDS       closed-loop rounds, alternating usher and raw (default 3, 1 when quick;
 //                      the round with the median throughput is reported)
 //   BENCH_PROFILE=1    run usher and raw with --cpu-prof and summarise their closed-loop windows
-//   BENCH_USHER_NODE_OPTIONS  NODE_OPTIONS for usher (e.g. --max-semi-space-size=64)
+//   BENCH_USHER_NODE_FLAGS  node/V8 flags for usher (e.g. --max-semi-space-size=64, --trace-gc)
 //   BENCH_REDIS_ARGS   extra redis-server arguments (e.g. "--hash-max-listpack-value 256")
 //   BENCH_QUIET_WAIT_S before each measured run, wait up to this long for other processes on the
 //                      machine to use < 0.15 cores (default 0: measure at once; noise is reported)
+//   BENCH_RAW_BIND_WORKAROUND=1  give the raw reference usher's AsyncResource#bind workaround
 //   BENCH_SKIP_BUILD=1 use dist/ as it is (default: npm run build when src/ is newer)
 //   BENCH_USHER_ROOT   bench the usher checkout there (its dist/) instead of this one: e.g. a
 //                      `git archive` snapshot while others edit this tree
@@ -68,6 +69,7 @@ const PROFILE = env.BENCH_PROFILE === '1';
 const QUIET_WAIT_S = Number(env.BENCH_QUIET_WAIT_S ?? 0);
 const QUIET_CORES = 0.15;
 const REDIS_ARGS = (env.BENCH_REDIS_ARGS ?? '').split(/\s+/).filter(Boolean);
+const USHER_NODE_FLAGS = (env.BENCH_USHER_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean);
 const P99_TARGET_MS = 5;
 
 const TOKEN = 'bench-license-server-token';
@@ -137,6 +139,7 @@ async function startUsher(runDir, redisUrl, plansFile,
   { name = 'usher', profile = false, root = USHER_ROOT, prefix = USHER_PREFIX } = {}) {
   const port = await freePort();
   const args = [];
+  args.push(...USHER_NODE_FLAGS);
   if (profile) args.push('--cpu-prof', `--cpu-prof-dir=${join(runDir, `profile-${name}`)}`);
   args.push(join(root, 'dist', 'main.js'));
   const handle = startChild(name, process.execPath, args, {
@@ -144,7 +147,6 @@ async function startUsher(runDir, redisUrl, plansFile,
     logFile: join(runDir, `${name}.log`),
     env: {
       NODE_ENV: 'production',
-      NODE_OPTIONS: env.BENCH_USHER_NODE_OPTIONS ?? '',
       HOST: '127.0.0.1',
       PORT: String(port),
       REDIS_URL: redisUrl,
@@ -175,6 +177,7 @@ async function startRaw(runDir, redisUrl, script, plans, { profile = false } = {
       RAW_KEY_PREFIX: RAW_PREFIX,
       RAW_DEFAULT_PLAN: plans[0].name,
       RAW_PLAN_TABLE: script.encodePlanTable(plans),
+      RAW_BIND_WORKAROUND: env.BENCH_RAW_BIND_WORKAROUND ?? '0',
     },
   });
   await waitForHttp('raw', `http://127.0.0.1:${port}/health`, handle);
@@ -679,7 +682,7 @@ async function main() {
     baselineRoot: BASELINE_ROOT,
     settings: { durationS: DURATION_S, warmupS: WARMUP_S, connections: CONNECTIONS, rate: RATE, scaleRate: SCALE_RATE,
       scaleSessions: [SCALE_SMALL, SCALE_LARGE], rounds: ROUNDS, population: MIX_POPULATION,
-      usherNodeOptions: env.BENCH_USHER_NODE_OPTIONS ?? '', redisArgs: REDIS_ARGS, quietWaitS: QUIET_WAIT_S } };
+      usherNodeFlags: USHER_NODE_FLAGS, rawBindWorkaround: env.BENCH_RAW_BIND_WORKAROUND === '1', redisArgs: REDIS_ARGS, quietWaitS: QUIET_WAIT_S } };
 
   if (['closed', 'cpu', 'open', 'search'].some((p) => PHASES.has(p))) {
     for (const [prefix, name] of [[USHER_PREFIX, 'usher'], [RAW_PREFIX, 'raw'], ...(baseline ? [[BASELINE_PREFIX, 'baseline']] : [])]) {
