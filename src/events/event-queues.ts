@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/commo
 import { Job, Queue, Worker } from 'bullmq';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
-import { RedisClient } from '../redis/redis-connection';
+import { closeRedisClient, RedisClient } from '../redis/redis-connection';
 import { createQueueClient, queuePrefix, queueTarget } from './queue-connection';
 import { SessionEvent } from './session-event';
 
@@ -103,9 +103,7 @@ export class EventQueues implements OnApplicationShutdown {
     await Promise.allSettled(this.workers.map((worker) => this.closeWorker(worker)));
     await Promise.allSettled([this.webhooks.close(), this.jobs.close()]);
     for (const client of [this.producer, this.workerClient]) {
-      if (!client) continue;
-      if (client.status === 'ready') await client.quit().catch(() => client.disconnect());
-      else client.disconnect();
+      if (client) await closeRedisClient(client);
     }
   }
 

@@ -145,3 +145,13 @@ export function waitUntilReady(client: RedisClient, timeoutMs: number): Promise<
     client.on('ready', onReady);
   });
 }
+
+/**
+ * Closes a client for good: QUIT when it can (pending replies arrive first), then disconnect(),
+ * which also ends a Sentinel client's failover-detector subscriptions (QUIT leaves them open and
+ * reconnecting, which would keep the process alive).
+ */
+export async function closeRedisClient(client: RedisClient): Promise<void> {
+  if (client.status === 'ready') await client.quit().catch(() => undefined);
+  client.disconnect();
+}

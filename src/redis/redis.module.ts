@@ -10,7 +10,13 @@ import {
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { Cluster } from 'ioredis';
-import { createRedisClient, RedisClient, waitUntilReady, withDeadline } from './redis-connection';
+import {
+  closeRedisClient,
+  createRedisClient,
+  RedisClient,
+  waitUntilReady,
+  withDeadline,
+} from './redis-connection';
 
 /** Timeout of the connection used off the hot path (admin, plans, background jobs). */
 const CONTROL_COMMAND_TIMEOUT_MS = 2000;
@@ -85,11 +91,7 @@ export class RedisConnections implements OnModuleInit, OnApplicationShutdown {
   }
 
   async onApplicationShutdown(): Promise<void> {
-    await Promise.allSettled([this.hot.quit(), this.control.quit()]);
-    // QUIT leaves a Sentinel client's failover-detector subscriptions open (ioredis closes them
-    // only in disconnect()), which would keep the process alive and reconnecting.
-    this.hot.disconnect();
-    this.control.disconnect();
+    await Promise.all([closeRedisClient(this.hot), closeRedisClient(this.control)]);
   }
 }
 
