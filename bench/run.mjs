@@ -18,8 +18,10 @@
 //   BENCH_USHER_NODE_FLAGS  node/V8 flags for usher (e.g. --max-semi-space-size=64, --trace-gc)
 //   BENCH_REDIS_ARGS   extra redis-server arguments (e.g. "--hash-max-listpack-value 256")
 //   BENCH_QUIET_WAIT_S before each measured run, wait up to this long for other processes on the
-//                      machine to use < 0.15 cores (default 0: measure at once; noise is reported)
-//   BENCH_RAW_BIND_WORKAROUND=1  give the raw reference usher's AsyncResource#bind workaround
+//                      machine to use < 0.15 cores, and measure a run again (twice at most) when
+//                      they took > 0.25 cores during it (default 0: measure once; noise reported)
+//   BENCH_LIKE_FOR_LIKE=0  skip the second raw reference ("rawfix": raw plus usher's
+//                      AsyncResource#bind workaround from app.factory.ts; default: run it)
 //   BENCH_SKIP_BUILD=1 use dist/ as it is (default: npm run build when src/ is newer)
 //   BENCH_USHER_ROOT   bench the usher checkout there (its dist/) instead of this one: e.g. a
 //                      `git archive` snapshot while others edit this tree
@@ -68,6 +70,7 @@ const PHASES = new Set(
 const PROFILE = env.BENCH_PROFILE === '1';
 const QUIET_WAIT_S = Number(env.BENCH_QUIET_WAIT_S ?? 0);
 const QUIET_CORES = 0.15;
+const DISTURBED_CORES = 0.25;
 const REDIS_ARGS = (env.BENCH_REDIS_ARGS ?? '').split(/\s+/).filter(Boolean);
 const USHER_NODE_FLAGS = (env.BENCH_USHER_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean);
 const P99_TARGET_MS = 5;
@@ -76,6 +79,8 @@ const TOKEN = 'bench-license-server-token';
 const USHER_PREFIX = 'usher';
 const RAW_PREFIX = 'usraw'; // same length as usher's: same key sizes on both sides
 const BASELINE_PREFIX = 'usbas';
+const RAWFIX_PREFIX = 'usrwf';
+const LIKE_FOR_LIKE = env.BENCH_LIKE_FOR_LIKE !== '0';
 // The closed- and open-loop population: 2 live sessions per user (SPEC §9 "renewal-heavy").
 const MIX_POPULATION = { users: 25_000, perUser: 2, releasePool: 20_000 };
 
@@ -162,25 +167,26 @@ async function startUsher(runDir, redisUrl, plansFile,
   return { ...handle, port, url: `http://127.0.0.1:${port}` };
 }
 
-async function startRaw(runDir, redisUrl, script, plans, { profile = false } = {}) {
+async function startRaw(runDir, redisUrl, script, plans,
+  { profile = false, name = 'raw', prefix = RAW_PREFIX, bindWorkaround = false } = {}) {
   const port = await freePort();
-  const args = profile ? ['--cpu-prof', `--cpu-prof-dir=${join(runDir, 'profile-raw')}`] : [];
+  const args = profile ? ['--cpu-prof', `--cpu-prof-dir=${join(runDir, `profile-${name}`)}`] : [];
   args.push(join(ROOT, 'bench', 'raw-server.mjs'));
-  const handle = startChild('raw', process.execPath, args, {
+  const handle = startChild(name, process.execPath, args, {
     cwd: ROOT,
-    logFile: join(runDir, 'raw.log'),
+    logFile: join(runDir, `${name}.log`),
     env: {
       NODE_ENV: 'production',
       RAW_PORT: String(port),
       RAW_ROOT: USHER_ROOT,
       REDIS_URL: redisUrl,
-      RAW_KEY_PREFIX: RAW_PREFIX,
+      RAW_KEY_PREFIX: prefix,
       RAW_DEFAULT_PLAN: plans[0].name,
       RAW_PLAN_TABLE: script.encodePlanTable(plans),
-      RAW_BIND_WORKAROUND: env.BENCH_RAW_BIND_WORKAROUND ?? '0',
+      RAW_BIND_WORKAROUND: bindWorkaround ? '1' : '0',
     },
   });
-  await waitForHttp('raw', `http://127.0.0.1:${port}/health`, handle);
+  await waitForHttp(name, `http://127.0.0.1:${port}/health`, handle);
   return { ...handle, port, url: `http://127.0.0.1:${port}` };
 }
 
@@ -294,6 +300,28 @@ async function awaitQuiet(ctx) {
   }
 }
 
+/**
+ * One measured run: waits for quiet (BENCH_QUIET_WAIT_S), meters CPU, and when other processes
+ * took more than DISTURBED_CORES on average during the run, runs it again (up to twice more) so
+ * a neighbour's burst does not become the figure. Disturbed attempts are kept in the result.
+ */
+async function measured(ctx, pid, run, countOf) {
+  const attempts = QUIET_WAIT_S > 0 ? 3 : 1;
+  const disturbed = [];
+  for (let attempt = 1; ; attempt++) {
+    await awaitQuiet(ctx);
+    const meter = cpuMeter({ server: pid, redis: ctx.redisPid });
+    const r = await run();
+    r.cpu = cpuPerRequest(meter(), countOf(r));
+    if (r.cpu.othersCores <= DISTURBED_CORES || attempt >= attempts) {
+      if (disturbed.length) r.disturbedAttempts = disturbed;
+      return r;
+    }
+    disturbed.push({ othersCores: r.cpu.othersCores, p99: r.latency?.p99, rps: r.rps });
+    log(`    (other processes took ${fmt(r.cpu.othersCores)} cores during the run: measuring again)`);
+  }
+}
+
 const formatCpu = (c) =>
   `CPU µs/req server ${fmt(c.usPerRequest.server, 0)} redis ${fmt(c.usPerRequest.redis, 0)} loadgen ${fmt(c.usPerRequest.bench, 0)}; other processes ${fmt(c.othersCores, 2)} cores`;
 
@@ -320,25 +348,32 @@ async function phaseClosedLoop(ctx) {
     for (const [name, target] of ctx.servers.map((n) => [n, ctx[n]])) {
       const firstUsherRun = name === 'usher' && round === 0;
       const beforeReasons = name === 'usher' ? await heartbeatsByReason(usher) : null;
-      if (firstUsherRun) await redis.config('RESETSTAT');
-      await awaitQuiet(ctx);
-      const startUs = Number(process.hrtime.bigint() / 1000n);
-      const meter = cpuMeter({ server: target.pid, redis: ctx.redisPid });
-      const r = await closedLoop({ url: `${target.url}/v1/heartbeats`, token: TOKEN,
-        connections: CONNECTIONS, durationS: DURATION_S, nextBody: mixes[name] });
-      r.cpu = cpuPerRequest(meter(), r.requests);
+      let startUs;
+      const r = await measured(ctx, target.pid, async () => {
+        // INFO commandstats then covers exactly the run whose heartbeats are counted.
+        if (firstUsherRun) await redis.config('RESETSTAT');
+        startUs = Number(process.hrtime.bigint() / 1000n);
+        return closedLoop({ url: `${target.url}/v1/heartbeats`, token: TOKEN,
+          connections: CONNECTIONS, durationS: DURATION_S, nextBody: mixes[name] });
+      }, (x) => x.requests);
       const endUs = Number(process.hrtime.bigint() / 1000n);
       if (round === 0) ctx.profileWindows[name] = { from: startUs, to: endUs };
       if (firstUsherRun) {
         const stats = await commandStats(redis);
         const heartbeats = r.requests - r.non2xx;
-        const measured = Object.entries(stats).filter(([cmd]) => !/^(config|info)/.test(cmd));
+        const measured = Object.entries(stats)
+          .filter(([cmd]) => !/^(config|info)/.test(cmd))
+          .sort((a, b) => b[1].calls - a[1].calls);
+        // Heartbeat commands vs background work (plan-version polls, BullMQ workers, active-slots
+        // sightings flushed in batches): the latter are counted, not divided per heartbeat.
+        const perHeartbeat = measured.filter(([, c]) => c.calls / heartbeats >= 0.005);
         calls = {
           heartbeats,
           perHeartbeat: Object.fromEntries(
-            measured
-              .sort((a, b) => b[1].calls - a[1].calls)
-              .map(([cmd, c]) => [cmd, Number((c.calls / heartbeats).toFixed(3))]),
+            perHeartbeat.map(([cmd, c]) => [cmd, Number((c.calls / heartbeats).toFixed(3))]),
+          ),
+          background: Object.fromEntries(
+            measured.filter(([, c]) => c.calls / heartbeats < 0.005).map(([cmd, c]) => [cmd, c.calls]),
           ),
           // EVALSHA's time includes the commands the script runs.
           usecPerCall: Object.fromEntries(measured.map(([cmd, c]) => [cmd, c.usecPerCall])),
@@ -355,6 +390,11 @@ async function phaseClosedLoop(ctx) {
   };
   const result = { usher: pick(runs.usher), raw: pick(runs.raw), rounds: runs, redisCalls: calls, usherReasons: reasons };
   const serverCpu = (name) => median(runs[name].map((r) => r.cpu.usPerRequest.server));
+  if (runs.rawfix) {
+    result.rawfix = pick(runs.rawfix);
+    result.ratioLikeForLike = result.usher.rps / result.rawfix.rps;
+    result.cpuEfficiencyRatioLikeForLike = serverCpu('rawfix') / serverCpu('usher');
+  }
   if (runs.baseline) {
     result.baseline = pick(runs.baseline);
     result.versusBaseline = {
@@ -371,12 +411,16 @@ async function phaseClosedLoop(ctx) {
   result.cpuEfficiencyRatio =
     median(runs.raw.map((r) => r.cpu.usPerRequest.server)) / median(runs.usher.map((r) => r.cpu.usPerRequest.server));
   log(`  usher/raw throughput ratio: ${fmt(result.ratio)}; server CPU per heartbeat raw/usher: ${fmt(result.cpuEfficiencyRatio)}`);
+  if (runs.rawfix) {
+    log(`  like for like (raw with usher's bind workaround): throughput ratio ${fmt(result.ratioLikeForLike)}; CPU raw/usher ${fmt(result.cpuEfficiencyRatioLikeForLike)}`);
+  }
   log(`  decisions during the usher run: ${JSON.stringify(reasons)}`);
   if (result.versusBaseline) {
     const v = result.versusBaseline;
     log(`  versus baseline (${BASELINE_ROOT}): throughput ×${fmt(v.throughput)} (per round ${v.roundThroughputRatios.join(', ')}); server CPU µs/heartbeat usher ${fmt(v.serverCpuUs.usher, 1)} vs baseline ${fmt(v.serverCpuUs.baseline, 1)} (raw ${fmt(v.serverCpuUs.raw, 1)}); baseline/raw ${fmt(v.baselineRatioToRaw)}`);
   }
   log(`  Redis calls per heartbeat: ${JSON.stringify(calls.perHeartbeat)}; EVALSHA ${fmt(calls.usecPerCall.evalsha, 1)} µs per call inside Redis`);
+  log(`  background Redis calls during the run (not per heartbeat): ${JSON.stringify(calls.background)}`);
   return result;
 }
 
@@ -390,11 +434,9 @@ async function phaseCpu(ctx) {
   const runs = Object.fromEntries(ctx.servers.map((name) => [name, []]));
   for (let round = 0; round < ROUNDS; round++) {
     for (const name of ctx.servers) {
-      await awaitQuiet(ctx);
-      const meter = cpuMeter({ server: ctx[name].pid, redis: ctx.redisPid });
-      const r = await openLoop({ port: ctx[name].port, token: TOKEN, rate: CPU_RATE, durationS: SEARCH_STEP_S,
-        nextBody: ctx.mix[name] });
-      const cpu = cpuPerRequest(meter(), r.completed);
+      const r = await measured(ctx, ctx[name].pid, () => openLoop({ port: ctx[name].port, token: TOKEN,
+        rate: CPU_RATE, durationS: SEARCH_STEP_S, nextBody: ctx.mix[name] }), (x) => x.completed);
+      const { cpu } = r;
       runs[name].push({ serverUs: cpu.usPerRequest.server, redisUs: cpu.usPerRequest.redis, p50: r.latency.p50,
         p99: r.latency.p99, othersCores: cpu.othersCores, non2xx: r.non2xx, errors: r.errors });
       log(`  ${name.padEnd(8)} round ${round + 1}: server ${fmt(cpu.usPerRequest.server, 1)} µs/heartbeat, redis ${fmt(cpu.usPerRequest.redis, 1)}; p50 ${fmt(r.latency.p50)} p99 ${fmt(r.latency.p99)} ms; other processes ${fmt(cpu.othersCores)} cores`);
@@ -402,6 +444,7 @@ async function phaseCpu(ctx) {
   }
   const serverUs = Object.fromEntries(ctx.servers.map((n) => [n, median(runs[n].map((r) => r.serverUs))]));
   const out = { rate: CPU_RATE, serverUs, rawOverUsher: serverUs.raw / serverUs.usher, runs };
+  if (serverUs.rawfix) out.rawfixOverUsher = serverUs.rawfix / serverUs.usher;
   log(`  median server CPU per heartbeat: ${ctx.servers.map((n) => `${n} ${fmt(serverUs[n], 1)} µs`).join(', ')}; raw/usher ${fmt(out.rawOverUsher)}`);
   if (serverUs.baseline) {
     out.usherOverBaseline = serverUs.usher / serverUs.baseline;
@@ -414,14 +457,11 @@ async function phaseOpenLoop(ctx) {
   log(`\n## open loop: ${RATE}/s offered for ${DURATION_S} s, 90/8/2 mix`);
   await warmUp(ctx);
   const out = {};
-  for (const [name, target] of [['usher', ctx.usher], ['raw', ctx.raw]]) {
-    await awaitQuiet(ctx);
-    const meter = cpuMeter({ server: target.pid, redis: ctx.redisPid });
-    const r = await openLoop({ port: target.port, token: TOKEN, rate: RATE, durationS: DURATION_S,
-      nextBody: ctx.mix[name] });
-    r.cpu = cpuPerRequest(meter(), r.completed);
+  for (const [name, target] of ctx.servers.map((n) => [n, ctx[n]])) {
+    const r = await measured(ctx, target.pid, () => openLoop({ port: target.port, token: TOKEN, rate: RATE,
+      durationS: DURATION_S, nextBody: ctx.mix[name] }), (x) => x.completed);
     out[name] = r;
-    log(`  ${name.padEnd(5)}: achieved ${int(r.achieved)}/s  p50 ${fmt(r.latency.p50)}  p99 ${fmt(r.latency.p99)}  p99.9 ${fmt(r.latency.p999)}  max ${fmt(r.latency.max)} ms  (p99 from schedule ${fmt(r.fromSchedule.p99)}, service ${fmt(r.serviceLatency.p99)})  non-2xx ${r.non2xx}  unanswered ${r.errors}  connections ${r.maxConnectionsUsed}`);
+    log(`  ${name.padEnd(8)}: achieved ${int(r.achieved)}/s  p50 ${fmt(r.latency.p50)}  p99 ${fmt(r.latency.p99)}  p99.9 ${fmt(r.latency.p999)}  max ${fmt(r.latency.max)} ms  (p99 from schedule ${fmt(r.fromSchedule.p99)}, service ${fmt(r.serviceLatency.p99)})  non-2xx ${r.non2xx}  unanswered ${r.errors}  connections ${r.maxConnectionsUsed}`);
     log(`         ${formatCpu(r.cpu)}`);
   }
   return out;
@@ -433,11 +473,9 @@ async function phaseSearch(ctx, atRate, ceiling) {
   const steps = [];
   const passes = (r) => r.latency.p99 < P99_TARGET_MS && r.errors === 0 && r.non2xx === 0;
   const tryRate = async (rate) => {
-    await awaitQuiet(ctx);
-    const meter = cpuMeter({ server: ctx.usher.pid, redis: ctx.redisPid });
-    const r = await openLoop({ port: ctx.usher.port, token: TOKEN, rate: Math.round(rate),
-      durationS: SEARCH_STEP_S, nextBody: ctx.mix.usher });
-    const cpu = cpuPerRequest(meter(), r.completed);
+    const r = await measured(ctx, ctx.usher.pid, () => openLoop({ port: ctx.usher.port, token: TOKEN,
+      rate: Math.round(rate), durationS: SEARCH_STEP_S, nextBody: ctx.mix.usher }), (x) => x.completed);
+    const { cpu } = r;
     steps.push({ rate: Math.round(rate), p50: r.latency.p50, p99: r.latency.p99, achieved: r.achieved,
       pass: passes(r), othersCores: cpu.othersCores });
     log(`  ${int(rate)}/s: p50 ${fmt(r.latency.p50)}  p99 ${fmt(r.latency.p99)} ms  achieved ${int(r.achieved)}/s  ${passes(r) ? 'pass' : 'miss'}  (other processes ${fmt(cpu.othersCores)} cores)`);
@@ -534,11 +572,10 @@ async function phaseScale(ctx) {
     await sleep(500);
     const memory = await usedMemory(redis);
     const keys = await redis.dbsize();
-    await awaitQuiet(ctx);
-    const meter = cpuMeter({ server: ctx.usher.pid, redis: ctx.redisPid });
-    const r = await openLoop({ port: ctx.usher.port, token: TOKEN, rate: SCALE_RATE, durationS: DURATION_S,
-      nextBody: ctx.renewalsOver(pop) });
-    const cpu = cpuPerRequest(meter(), r.completed);
+    const renewals = ctx.renewalsOver(pop);
+    const r = await measured(ctx, ctx.usher.pid, () => openLoop({ port: ctx.usher.port, token: TOKEN,
+      rate: SCALE_RATE, durationS: DURATION_S, nextBody: renewals }), (x) => x.completed);
+    const { cpu } = r;
     const point = {
       liveSessions: sessions,
       keys,
@@ -583,6 +620,10 @@ function summaryRows(results) {
   if (c) {
     row('throughput usher ≥ 0.8 × raw (closed loop)', `${fmt(c.ratio)} (${int(c.usher.rps)} vs ${int(c.raw.rps)} req/s)`,
       c.ratio >= 0.8);
+    if (c.rawfix) {
+      row('  same, raw with usher\'s bind workaround', `${fmt(c.ratioLikeForLike)} (${int(c.usher.rps)} vs ${int(c.rawfix.rps)} req/s)`,
+        undefined, 'informational: like for like');
+    }
   }
   const cpu = results.cpu;
   if (cpu) {
@@ -592,7 +633,8 @@ function summaryRows(results) {
   const o = results.openLoop;
   if (o) {
     row(`p99 < ${P99_TARGET_MS} ms at ${int(RATE)}/s offered (open loop)`, `${fmt(o.usher.latency.p99)} ms (p50 ${fmt(o.usher.latency.p50)})`,
-      o.usher.latency.p99 < P99_TARGET_MS && o.usher.errors === 0 && o.usher.non2xx === 0);
+      o.usher.latency.p99 < P99_TARGET_MS && o.usher.errors === 0 && o.usher.non2xx === 0,
+      `raw ${fmt(o.raw.latency.p99)}${o.rawfix ? `, rawfix ${fmt(o.rawfix.latency.p99)}` : ''} ms`);
   }
   const s = results.search;
   if (s) row(`highest rate with p99 < ${P99_TARGET_MS} ms`, `${int(s.highestPassingRate)}/s`, undefined, 'informational');
@@ -661,14 +703,18 @@ async function main() {
   const baseline = BASELINE_ROOT
     ? await startUsher(runDir, redisHandle.url, plansFile, { name: 'baseline', root: BASELINE_ROOT, prefix: BASELINE_PREFIX })
     : null;
+  const rawfix = LIKE_FOR_LIKE
+    ? await startRaw(runDir, redisHandle.url, script, BENCH_PLANS, { name: 'rawfix', prefix: RAWFIX_PREFIX, bindWorkaround: true })
+    : null;
   await parityCheck(usher, raw);
   log(`redis ${redisHandle.url}, usher ${usher.url} (pid ${usher.pid}), raw ${raw.url} (pid ${raw.pid}); parity check passed`);
 
   const ctx = {
     startedAt, runDir, plansFile, script, redis, profileWindows: {}, warm: new Set(), redisUrl: redisHandle.url, redisPid: redisHandle.pid, usher, raw,
     baseline,
-    servers: baseline ? ['usher', 'baseline', 'raw'] : ['usher', 'raw'],
-    mix: { usher: mix(MIX_POPULATION, { seed: 7 }), raw: mix(MIX_POPULATION, { seed: 7 }), baseline: mix(MIX_POPULATION, { seed: 7 }) },
+    rawfix,
+    servers: ['usher', ...(baseline ? ['baseline'] : []), 'raw', ...(rawfix ? ['rawfix'] : [])],
+    mix: Object.fromEntries(['usher', 'baseline', 'raw', 'rawfix'].map((n) => [n, mix(MIX_POPULATION, { seed: 7 })])),
     renewalsOver: (pop) => {
       const random = prng(11);
       return () => {
@@ -682,10 +728,11 @@ async function main() {
     baselineRoot: BASELINE_ROOT,
     settings: { durationS: DURATION_S, warmupS: WARMUP_S, connections: CONNECTIONS, rate: RATE, scaleRate: SCALE_RATE,
       scaleSessions: [SCALE_SMALL, SCALE_LARGE], rounds: ROUNDS, population: MIX_POPULATION,
-      usherNodeFlags: USHER_NODE_FLAGS, rawBindWorkaround: env.BENCH_RAW_BIND_WORKAROUND === '1', redisArgs: REDIS_ARGS, quietWaitS: QUIET_WAIT_S } };
+      usherNodeFlags: USHER_NODE_FLAGS, likeForLike: LIKE_FOR_LIKE, redisArgs: REDIS_ARGS, quietWaitS: QUIET_WAIT_S } };
 
   if (['closed', 'cpu', 'open', 'search'].some((p) => PHASES.has(p))) {
-    for (const [prefix, name] of [[USHER_PREFIX, 'usher'], [RAW_PREFIX, 'raw'], ...(baseline ? [[BASELINE_PREFIX, 'baseline']] : [])]) {
+    const prefixes = { usher: USHER_PREFIX, raw: RAW_PREFIX, baseline: BASELINE_PREFIX, rawfix: RAWFIX_PREFIX };
+    for (const [prefix, name] of ctx.servers.map((n) => [prefixes[n], n])) {
       const load = await bulkLoad(redis, script, MIX_POPULATION, { prefix });
       log(`preloaded ${int(load.sessions)} sessions for ${name} in ${fmt(load.seconds, 1)} s`);
     }
