@@ -14,7 +14,8 @@
 //   BENCH_SCALE_MAX    live sessions of the large scale point (default 1,000,000)
 //   BENCH_ROUNDS       closed-loop rounds, alternating usher and raw (default 3, 1 when quick;
 //                      the round with the median throughput is reported)
-//   BENCH_PROFILE=1    run usher and raw with --cpu-prof and summarise their closed-loop windows
+//   BENCH_PROFILE=1    run usher and the raw references with --cpu-prof and summarise their
+//                      closed-loop windows (first round)
 //   BENCH_USHER_NODE_FLAGS  node/V8 flags for usher (e.g. --max-semi-space-size=64, --trace-gc)
 //   BENCH_REDIS_ARGS   extra redis-server arguments (e.g. "--hash-max-listpack-value 256")
 //   BENCH_QUIET_WAIT_S before each measured run, wait up to this long for other processes on the
@@ -704,7 +705,8 @@ async function main() {
     ? await startUsher(runDir, redisHandle.url, plansFile, { name: 'baseline', root: BASELINE_ROOT, prefix: BASELINE_PREFIX })
     : null;
   const rawfix = LIKE_FOR_LIKE
-    ? await startRaw(runDir, redisHandle.url, script, BENCH_PLANS, { name: 'rawfix', prefix: RAWFIX_PREFIX, bindWorkaround: true })
+    ? await startRaw(runDir, redisHandle.url, script, BENCH_PLANS,
+      { name: 'rawfix', prefix: RAWFIX_PREFIX, bindWorkaround: true, profile: PROFILE })
     : null;
   await parityCheck(usher, raw);
   log(`redis ${redisHandle.url}, usher ${usher.url} (pid ${usher.pid}), raw ${raw.url} (pid ${raw.pid}); parity check passed`);
@@ -741,18 +743,39 @@ async function main() {
   if (PHASES.has('cpu')) results.cpu = await phaseCpu(ctx);
   if (PROFILE) {
     results.profiles = {};
-    for (const name of ['usher', 'raw']) {
+    for (const name of ctx.servers.filter((n) => n !== 'baseline')) {
       const dir = join(runDir, `profile-${name}`);
       await ctx[name].stop();
       const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
       if (!file) continue;
-      const summary = summarizeProfile(JSON.parse(readFileSync(join(dir, file), 'utf8')), ctx.profileWindows[name] ?? {});
+      const summary = summarizeProfile(JSON.parse(readFileSync(join(dir, file), 'utf8')),
+        { ...(ctx.profileWindows[name] ?? {}), top: 40 });
       results.profiles[name] = { file: relative(ROOT, join(dir, file)), ...summary };
       log(`\n## ${name} CPU profile (closed-loop window): ${relative(ROOT, join(dir, file))}`);
       log(formatProfileSummary(summary));
     }
+    // Self time per heartbeat by origin, side by side (the first closed-loop round of each).
+    const heartbeats = (name) => results.closedLoop?.rounds[name]?.[0]?.requests;
+    const names = Object.keys(results.profiles).filter((n) => heartbeats(n));
+    if (names.length) {
+      const origins = [...new Set(names.flatMap((n) => results.profiles[n].origins.map((o) => o.what)))];
+      const perHeartbeat = (n, what) =>
+        ((results.profiles[n].origins.find((o) => o.what === what)?.ms ?? 0) * 1000) / heartbeats(n);
+      results.profileByOrigin = origins.map((what) => ({
+        origin: what, ...Object.fromEntries(names.map((n) => [n, Number(perHeartbeat(n, what).toFixed(2))])),
+      }));
+      log(`\n## self time per heartbeat by origin, µs (closed loop, first round)`);
+      log(`  ${'origin'.padEnd(28)}${names.map((n) => n.padStart(9)).join('')}`);
+      for (const row of results.profileByOrigin) {
+        log(`  ${row.origin.slice(0, 27).padEnd(28)}${names.map((n) => fmt(row[n], 1).padStart(9)).join('')}`);
+      }
+    }
     ctx.usher = await startUsher(runDir, redisHandle.url, plansFile);
     ctx.raw = await startRaw(runDir, redisHandle.url, script, BENCH_PLANS);
+    if (ctx.rawfix) {
+      ctx.rawfix = await startRaw(runDir, redisHandle.url, script, BENCH_PLANS,
+        { name: 'rawfix', prefix: RAWFIX_PREFIX, bindWorkaround: true });
+    }
   }
   if (PHASES.has('open')) results.openLoop = await phaseOpenLoop(ctx);
   if (PHASES.has('search')) {
