@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { Job, Queue, Worker } from 'bullmq';
 import { AppConfig } from '../config/app-config';
@@ -19,6 +20,21 @@ export interface DeliveryJob {
 /** Completed deliveries are kept briefly; failed ones longer, for inspection (docs/events.md). */
 const KEEP_COMPLETED = { age: 3600, count: 1000 };
 const KEEP_FAILED = { age: 7 * 24 * 3600, count: 10_000 };
+/**
+ * BullMQ wraps our shared clients in connection objects whose start-up (a version check) may
+ * still be pending at shutdown. Closing the client then fails it, and the wrapper re-emits that
+ * failure after its close() removed every listener: an unhandled 'error' that would crash the
+ * process on its way out. A listener added after close() absorbs it.
+ */
+function ignoreLateStartupErrors(owner: Queue | Worker): void {
+  const internals = owner as unknown as Record<
+    'connection' | 'blockingConnection',
+    EventEmitter | undefined
+  >;
+  internals.connection?.on('error', () => undefined);
+  internals.blockingConnection?.on('error', () => undefined);
+}
+
 /** At shutdown, in-flight deliveries get this long before their workers are closed by force. */
 const WORKER_CLOSE_DEADLINE_MS = 10_000;
 
@@ -102,6 +118,7 @@ export class EventQueues implements OnApplicationShutdown {
     await Promise.allSettled(this.drains.map((drain) => drain()));
     await Promise.allSettled(this.workers.map((worker) => this.closeWorker(worker)));
     await Promise.allSettled([this.webhooks.close(), this.jobs.close()]);
+    for (const owner of [this.webhooks, this.jobs, ...this.workers]) ignoreLateStartupErrors(owner);
     for (const client of [this.producer, this.workerClient]) {
       if (client) await closeRedisClient(client);
     }
