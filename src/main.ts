@@ -3,7 +3,7 @@ import { Logger } from '@nestjs/common';
 import { createApp } from './app.factory';
 import { AppConfig } from './config/app-config';
 import { ConfigError, loadConfig } from './config/load-config';
-import { findOrStartLocalRedis, LocalRedis } from './redis/local-redis';
+import { findOrStartLocalRedis, LocalRedis, NoLocalRedisError } from './redis/local-redis';
 
 async function bootstrap(): Promise<void> {
   let config: AppConfig;
@@ -50,6 +50,8 @@ async function bootstrap(): Promise<void> {
 }
 
 bootstrap().catch((err: unknown) => {
-  process.stderr.write(`usher: failed to start: ${(err as Error)?.stack ?? String(err)}\n`);
+  const detail =
+    err instanceof NoLocalRedisError ? err.message : ((err as Error)?.stack ?? String(err));
+  process.stderr.write(`usher: failed to start: ${detail}\n`);
   process.exit(1);
 });

@@ -1,6 +1,9 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { connect, createServer } from 'node:net';
 
+/** No Redis can be found or started: the message says what to do. */
+export class NoLocalRedisError extends Error {}
+
 export interface LocalRedis {
   url: string;
   /** Stops the private redis-server, if this process started one. */
@@ -52,7 +55,7 @@ async function startPrivateRedis(): Promise<LocalRedis> {
   try {
     await spawned;
   } catch {
-    throw new Error(
+    throw new NoLocalRedisError(
       'No Redis: REDIS_URL is unset, nothing answers on 127.0.0.1:6379 and redis-server is not on PATH. ' +
         'Install Redis (Debian/Ubuntu: apt-get install redis-server; macOS: brew install redis) or set REDIS_URL.',
     );
