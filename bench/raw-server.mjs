@@ -28,9 +28,10 @@ const planTable = process.env.RAW_PLAN_TABLE ?? script.encodePlanTable(BENCH_PLA
 const DRM_LETTER = { widevine: 'w', playready: 'p', fairplay: 'f', clearkey: 'c' };
 const DRM_BY_LETTER = { w: 'widevine', p: 'playready', f: 'fairplay', c: 'clearkey' };
 
-// Auto-pipelining as usher's hot connection has it: both sides talk to Redis the same way.
+// ioredis defaults, as a minimal handler has them; RAW_AUTOPIPELINING=1 mirrors usher's hot
+// connection instead (auto-pipelining costs throughput and p99 here: docs/performance.md).
 const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', {
-  enableAutoPipelining: process.env.RAW_AUTOPIPELINING !== '0',
+  enableAutoPipelining: process.env.RAW_AUTOPIPELINING === '1',
 });
 redis.defineCommand('usherHeartbeat', { numberOfKeys: 2, lua: script.lua });
 

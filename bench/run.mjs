@@ -23,8 +23,8 @@
 //                      they took > 0.25 cores during it (default 0: measure once; noise reported)
 //   BENCH_LIKE_FOR_LIKE=0  skip the second raw reference ("rawfix": raw plus usher's
 //                      AsyncResource#bind workaround from app.factory.ts; default: run it)
-//   BENCH_RAW_AUTOPIPELINING=0  raw references on ioredis defaults (default: auto-pipelining on,
-//                      as usher's hot connection has it)
+//   BENCH_RAW_AUTOPIPELINING=1  raw references with ioredis auto-pipelining, as usher's hot
+//                      connection has it (default: ioredis defaults, as a minimal handler has)
 //   BENCH_SKIP_BUILD=1 use dist/ as it is (default: npm run build when src/ is newer)
 //   BENCH_USHER_ROOT   bench the usher checkout there (its dist/) instead of this one: e.g. a
 //                      `git archive` snapshot while others edit this tree
@@ -187,7 +187,7 @@ async function startRaw(runDir, redisUrl, script, plans,
       RAW_DEFAULT_PLAN: plans[0].name,
       RAW_PLAN_TABLE: script.encodePlanTable(plans),
       RAW_BIND_WORKAROUND: bindWorkaround ? '1' : '0',
-      RAW_AUTOPIPELINING: env.BENCH_RAW_AUTOPIPELINING ?? '1',
+      RAW_AUTOPIPELINING: env.BENCH_RAW_AUTOPIPELINING ?? '0',
     },
   });
   await waitForHttp(name, `http://127.0.0.1:${port}/health`, handle);
@@ -734,7 +734,7 @@ async function main() {
     settings: { durationS: DURATION_S, warmupS: WARMUP_S, connections: CONNECTIONS, rate: RATE, scaleRate: SCALE_RATE,
       scaleSessions: [SCALE_SMALL, SCALE_LARGE], rounds: ROUNDS, population: MIX_POPULATION,
       usherNodeFlags: USHER_NODE_FLAGS, likeForLike: LIKE_FOR_LIKE,
-      rawAutoPipelining: (env.BENCH_RAW_AUTOPIPELINING ?? '1') !== '0', redisArgs: REDIS_ARGS, quietWaitS: QUIET_WAIT_S } };
+      rawAutoPipelining: env.BENCH_RAW_AUTOPIPELINING === '1', redisArgs: REDIS_ARGS, quietWaitS: QUIET_WAIT_S } };
 
   if (['closed', 'cpu', 'open', 'search'].some((p) => PHASES.has(p))) {
     const prefixes = { usher: USHER_PREFIX, raw: RAW_PREFIX, baseline: BASELINE_PREFIX, rawfix: RAWFIX_PREFIX };
