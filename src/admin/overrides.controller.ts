@@ -1,49 +1,25 @@
-import {
-  Body,
-  Controller,
-  Delete,
-  Get,
-  HttpCode,
-  Param,
-  Put,
-  Res,
-  UseFilters,
-} from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Put, Res } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
-  ApiBearerAuth,
   ApiBody,
   ApiCreatedResponse,
-  ApiForbiddenResponse,
   ApiNoContentResponse,
   ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
   ApiParam,
-  ApiServiceUnavailableResponse,
-  ApiTags,
-  ApiUnauthorizedResponse,
   ApiUnsupportedMediaTypeResponse,
 } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import { Caller, RequireRole } from '../auth/roles';
+import { Caller } from '../auth/roles';
 import { AdminErrorDto, OverrideBodyDto, OverrideDto, USER_PARAM } from './admin.dto';
+import { AdminApi } from './admin-api.decorator';
 import { CallerOf } from './caller.decorator';
-import { StoreFailureFilter } from './store-failure.filter';
 import { OverridesAdminService, OverrideView } from './overrides-admin.service';
 
-@ApiTags('admin: overrides')
-@ApiBearerAuth()
+@AdminApi('admin: overrides')
 @ApiParam(USER_PARAM)
 @ApiBadRequestResponse({ type: AdminErrorDto, description: 'Every invalid field named' })
-@ApiUnauthorizedResponse({ type: AdminErrorDto, description: 'Missing or unknown token' })
-@ApiForbiddenResponse({
-  type: AdminErrorDto,
-  description: 'Token of another role (license-server)',
-})
-@RequireRole('admin')
-@UseFilters(StoreFailureFilter)
-@ApiServiceUnavailableResponse({ type: AdminErrorDto, description: 'Redis did not answer; retry' })
 @Controller('v1/users/:userId/override')
 export class OverridesController {
   constructor(private readonly overrides: OverridesAdminService) {}

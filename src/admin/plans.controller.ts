@@ -1,51 +1,27 @@
-import {
-  Body,
-  Controller,
-  Delete,
-  Get,
-  HttpCode,
-  Param,
-  Put,
-  Res,
-  UseFilters,
-} from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Put, Res } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
-  ApiBearerAuth,
   ApiBody,
   ApiConflictResponse,
   ApiCreatedResponse,
-  ApiForbiddenResponse,
   ApiNoContentResponse,
   ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
   ApiParam,
-  ApiServiceUnavailableResponse,
-  ApiTags,
-  ApiUnauthorizedResponse,
   ApiUnsupportedMediaTypeResponse,
 } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import { Caller, RequireRole } from '../auth/roles';
+import { Caller } from '../auth/roles';
 import { EffectivePlan } from '../plans/plan-registry';
 import { AdminErrorDto, PlanBodyDto, PlanDto, PlanListDto } from './admin.dto';
+import { AdminApi } from './admin-api.decorator';
 import { CallerOf } from './caller.decorator';
-import { StoreFailureFilter } from './store-failure.filter';
 import { PlanList, PlansAdminService } from './plans-admin.service';
 
 const NAME_PARAM = { name: 'name', example: 'premium', description: 'Plan name (A-Z a-z 0-9 _ -)' };
 
-@ApiTags('admin: plans')
-@ApiBearerAuth()
-@ApiUnauthorizedResponse({ type: AdminErrorDto, description: 'Missing or unknown token' })
-@ApiForbiddenResponse({
-  type: AdminErrorDto,
-  description: 'Token of another role (license-server)',
-})
-@RequireRole('admin')
-@UseFilters(StoreFailureFilter)
-@ApiServiceUnavailableResponse({ type: AdminErrorDto, description: 'Redis did not answer; retry' })
+@AdminApi('admin: plans')
 @Controller('v1/plans')
 export class PlansController {
   constructor(private readonly plans: PlansAdminService) {}

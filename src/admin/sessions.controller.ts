@@ -1,34 +1,20 @@
-import { Controller, Delete, Get, HttpCode, Param, UseFilters } from '@nestjs/common';
+import { Controller, Delete, Get, HttpCode, Param } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
-  ApiBearerAuth,
-  ApiForbiddenResponse,
   ApiNoContentResponse,
   ApiOkResponse,
   ApiOperation,
   ApiParam,
-  ApiServiceUnavailableResponse,
-  ApiTags,
-  ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
-import { Caller, RequireRole } from '../auth/roles';
+import { Caller } from '../auth/roles';
 import { AdminErrorDto, USER_PARAM, UserSessionsDto } from './admin.dto';
+import { AdminApi } from './admin-api.decorator';
 import { CallerOf } from './caller.decorator';
-import { StoreFailureFilter } from './store-failure.filter';
 import { SessionsAdminService, UserSessionsView } from './sessions-admin.service';
 
-@ApiTags('admin: sessions')
-@ApiBearerAuth()
+@AdminApi('admin: sessions')
 @ApiParam(USER_PARAM)
 @ApiBadRequestResponse({ type: AdminErrorDto, description: 'Invalid userId or sessionId' })
-@ApiUnauthorizedResponse({ type: AdminErrorDto, description: 'Missing or unknown token' })
-@ApiForbiddenResponse({
-  type: AdminErrorDto,
-  description: 'Token of another role (license-server)',
-})
-@RequireRole('admin')
-@UseFilters(StoreFailureFilter)
-@ApiServiceUnavailableResponse({ type: AdminErrorDto, description: 'Redis did not answer; retry' })
 @Controller('v1/users/:userId/sessions')
 export class SessionsController {
   constructor(private readonly sessions: SessionsAdminService) {}
