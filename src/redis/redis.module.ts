@@ -36,10 +36,9 @@ export class RedisConnections implements OnModuleInit, OnApplicationShutdown {
 
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
     this.storeTimeoutMs = config.storeTimeoutMs;
-    this.hot = createRedisClient(config.redis, {
-      commandTimeoutMs: config.storeTimeoutMs,
-      connectionName: 'usher-hot',
-    });
+    // No ioredis command timeout here: every call on this connection is bounded by withDeadline
+    // (USHER_STORE_TIMEOUT_MS), and a second timer per heartbeat would only duplicate it.
+    this.hot = createRedisClient(config.redis, { connectionName: 'usher-hot' });
     this.control = createRedisClient(config.redis, {
       commandTimeoutMs: CONTROL_COMMAND_TIMEOUT_MS,
       connectionName: 'usher-control',
