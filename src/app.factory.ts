@@ -1,4 +1,3 @@
-import { AsyncResource } from 'node:async_hooks';
 import { ConsoleLogger, LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -34,53 +33,8 @@ function drainOnClose(fastify: FastifyInstance): void {
   });
 }
 
-type BindTarget = (this: unknown, ...args: unknown[]) => unknown;
-
-/**
- * Node's AsyncResource#bind (20.x, and later lines until nodejs/node#58618) also hangs a
- * deprecated `asyncResource` accessor (DEP0172) on every bound function, made of two
- * util.deprecate() wrappers whose prototypes it rewires. Fastify binds one function per request
- * body (lib/content-type-parser.js), and what that allocates outlives the young generation: in
- * the bench (docs/performance.md, "GC pauses") every scavenge promoted ~3 MB and paused the
- * process 5-12 ms every ~200 ms, for usher and a bare Fastify handler alike, and that set the
- * p99. This binds exactly as Node does (same async scope, `this`, `length`), minus the deprecated
- * accessor. Process-wide and idempotent; a no-op on a Node without the accessor. Remove it once
- * Fastify no longer binds per request (fastify/fastify#7012) and the lockfile has that release.
- */
-export function bindWithoutDeprecatedAccessor(): void {
-  const probe = new AsyncResource('usher-probe', { requireManualDestroy: true });
-  const bound = probe.bind(() => undefined);
-  if (!Object.getOwnPropertyDescriptor(bound, 'asyncResource')) return;
-  function bind(this: AsyncResource, fn: BindTarget, thisArg?: unknown): BindTarget {
-    if (typeof fn !== 'function') {
-      throw new TypeError(`The "fn" argument must be of type function. Received ${typeof fn}`);
-    }
-    const run = this.runInAsyncScope.bind(this);
-    const bound: BindTarget =
-      thisArg === undefined
-        ? function (this: unknown, ...args: unknown[]) {
-            return run(fn, this, ...args);
-          }
-        : this.runInAsyncScope.bind(this, fn, thisArg);
-    Object.defineProperty(bound, 'length', {
-      configurable: true,
-      enumerable: false,
-      value: fn.length,
-      writable: false,
-    });
-    return bound;
-  }
-  Object.defineProperty(AsyncResource.prototype, 'bind', {
-    configurable: true,
-    enumerable: false,
-    writable: true,
-    value: bind,
-  });
-}
-
 /** Builds the whole app (not listening): main.ts and the e2e tests share it. */
 export async function createApp(config: AppConfig): Promise<NestFastifyApplication> {
-  bindWithoutDeprecatedAccessor();
   const logger = new ConsoleLogger({ json: true, logLevels: LOG_LEVELS[config.logLevel] });
   const adapter = new FastifyAdapter({
     bodyLimit: BODY_LIMIT_BYTES,
