@@ -5,6 +5,7 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { FastifyInstance } from 'fastify';
 import { AppModule } from './app.module';
 import { AppConfig } from './config/app-config';
+import { documentHeartbeatRoute, HEARTBEAT_MODELS } from './heartbeat/heartbeat.openapi';
 
 /** SPEC §4: bodies over 16 KiB are refused with 413 before anything else reads them. */
 export const BODY_LIMIT_BYTES = 16 * 1024;
@@ -54,6 +55,7 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
   drainOnClose(fastify);
   for (const warning of config.warnings) logger.warn(warning, 'Config');
 
+  const heartbeatApi = config.role !== 'worker';
   const document = SwaggerModule.createDocument(
     app,
     new DocumentBuilder()
@@ -64,7 +66,9 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
       .setVersion('1')
       .addBearerAuth()
       .build(),
+    { extraModels: heartbeatApi ? HEARTBEAT_MODELS : [] },
   );
+  if (heartbeatApi) documentHeartbeatRoute(document);
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
   return app;
 }

@@ -1,6 +1,11 @@
-import { Module } from '@nestjs/common';
+import { Global, Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
+import { TokenBook } from './token-book';
 import { TokenGuard } from './token-guard';
 
-@Module({ providers: [{ provide: APP_GUARD, useClass: TokenGuard }] })
+@Global()
+@Module({
+  providers: [TokenBook, { provide: APP_GUARD, useClass: TokenGuard }],
+  exports: [TokenBook],
+})
 export class AuthModule {}

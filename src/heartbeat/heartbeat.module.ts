@@ -1,12 +1,11 @@
 import { Module } from '@nestjs/common';
 import { PlansModule } from '../plans/plans.module';
 import { SessionsModule } from '../sessions/sessions.module';
-import { HeartbeatController } from './heartbeat.controller';
+import { HeartbeatRoute } from './heartbeat.route';
 import { HeartbeatService } from './heartbeat.service';
 
 @Module({
   imports: [SessionsModule, PlansModule],
-  controllers: [HeartbeatController],
-  providers: [HeartbeatService],
+  providers: [HeartbeatService, HeartbeatRoute],
 })
 export class HeartbeatModule {}

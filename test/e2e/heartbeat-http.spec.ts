@@ -162,6 +162,12 @@ describe('POST /v1/heartbeats over HTTP', () => {
     it('401 without a token', async () => {
       const res = await request(app.getHttpServer()).post('/v1/heartbeats').send(body);
       expect(res.status).toBe(401);
+      // The same error shape as every Nest route (the heartbeat route is plain Fastify).
+      expect(res.body).toEqual({
+        statusCode: 401,
+        error: 'Unauthorized',
+        message: 'Authorization: Bearer <token> is required',
+      });
     });
     it('401 with an unknown token or another scheme', async () => {
       expect((await post(body, 'nope')).status).toBe(401);
@@ -172,7 +178,13 @@ describe('POST /v1/heartbeats over HTTP', () => {
       expect(basic.status).toBe(401);
     });
     it('403 with an admin token', async () => {
-      expect((await post(body, ADMIN_TOKEN)).status).toBe(403);
+      const res = await post(body, ADMIN_TOKEN);
+      expect(res.status).toBe(403);
+      expect(res.body).toEqual({
+        statusCode: 403,
+        error: 'Forbidden',
+        message: "this token's role (admin) cannot call this API",
+      });
     });
   });
 
@@ -266,6 +278,11 @@ describe('POST /v1/heartbeats over HTTP', () => {
       const doc = await request(app.getHttpServer()).get('/docs-json');
       expect(doc.status).toBe(200);
       const op = doc.body.paths['/v1/heartbeats'].post;
+      const [scheme] = Object.keys(op.security[0]);
+      expect(doc.body.components.securitySchemes[scheme]).toMatchObject({ scheme: 'bearer' });
+      expect(op.requestBody.content['application/json'].schema.$ref).toBe(
+        '#/components/schemas/HeartbeatRequestDto',
+      );
       expect(Object.keys(op.responses).sort()).toEqual([
         '200',
         '400',

@@ -1,0 +1,41 @@
+import { Injectable, OnApplicationBootstrap } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { TokenBook } from '../auth/token-book';
+import { invalidRequest } from '../common/invalid-request';
+import { PlanRegistry } from '../plans/plan-registry';
+import { validateHeartbeat } from './heartbeat-request';
+import { HeartbeatResponse, HeartbeatService } from './heartbeat.service';
+
+export const HEARTBEAT_PATH = '/v1/heartbeats';
+
+/**
+ * POST /v1/heartbeats as a plain Fastify route: token check, validation, decision. It skips
+ * Nest's per-request pipeline (guard and interceptor consumers, router proxy, response
+ * controller), which cost ~15 µs of CPU per heartbeat (docs/performance.md). Errors are
+ * Nest's HttpExceptions, answered by the error handler Nest installs on Fastify, so every
+ * route answers errors alike; the route is added at bootstrap, after that handler is set.
+ */
+@Injectable()
+export class HeartbeatRoute implements OnApplicationBootstrap {
+  private readonly isPlan = (name: string) => this.plans.has(name);
+
+  constructor(
+    private readonly adapterHost: HttpAdapterHost,
+    private readonly tokens: TokenBook,
+    private readonly plans: PlanRegistry,
+    private readonly heartbeats: HeartbeatService,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    const fastify = this.adapterHost.httpAdapter.getInstance<FastifyInstance>();
+    fastify.post(HEARTBEAT_PATH, (request) => this.heartbeat(request));
+  }
+
+  private async heartbeat(http: FastifyRequest): Promise<HeartbeatResponse> {
+    this.tokens.admit(http.headers.authorization, 'license-server');
+    const { request, problems } = validateHeartbeat(http.body, this.isPlan);
+    if (!request) throw invalidRequest(problems);
+    return this.heartbeats.decide(request);
+  }
+}
