@@ -44,9 +44,23 @@ export function windowBuckets(windowSeconds: number, nowSeconds: number) {
   return { width, buckets };
 }
 
-/** Slot id as counted: the user's slot key, as the heartbeat script forms it (lib.lua slotKeyOf). */
-export function slotId(userId: string, countBy: string, sessionId: string, deviceId?: string) {
-  return countBy === 'device' && deviceId
-    ? `${userId}\nd:${deviceId}`
-    : `${userId}\ns:${sessionId}`;
+const FNV_OFFSET = 0x811c9dc5;
+const FNV_PRIME = 0x01000193;
+
+function fnv1a(hash: number, text: string): number {
+  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), FNV_PRIME);
+  return hash;
+}
+
+/**
+ * The slot as counted: the user's slot key as the heartbeat script forms it (lib.lua slotKeyOf),
+ * hashed to a 32-bit FNV-1a. An instance holds its sightings for up to 5 s; as small integers
+ * they cost no heap object each, where strings outlived the young generation (GC pauses, see
+ * docs/performance.md). Hash collisions undercount by ~N²/2³³ of N slots (0.01 % at a million),
+ * far inside the HyperLogLog's own 0.81 % error.
+ */
+export function slotHash(userId: string, countBy: string, sessionId: string, deviceId?: string) {
+  const byDevice = countBy === 'device' && !!deviceId;
+  const hash = fnv1a(fnv1a(FNV_OFFSET, userId), byDevice ? '\nd:' : '\ns:');
+  return fnv1a(hash, byDevice ? (deviceId as string) : sessionId);
 }

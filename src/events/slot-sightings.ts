@@ -3,7 +3,7 @@ import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { RedisConnections } from '../redis/redis.module';
 import { HeartbeatInput, StoreDecision } from '../sessions/session-store';
-import { activeSlotsKeys, sightingBucket, slotId } from './active-slots-layout';
+import { activeSlotsKeys, sightingBucket, slotHash } from './active-slots-layout';
 
 /** Elements per PFADD command. */
 const PFADD_CHUNK = 1000;
@@ -17,7 +17,7 @@ export function activeSlotsRefreshMs(config: AppConfig): number {
 
 interface PlanSightings {
   windowSeconds: number;
-  slots: Set<string>;
+  slots: Set<number>;
 }
 
 /**
@@ -64,7 +64,7 @@ export class SlotSightings implements OnModuleInit, OnApplicationShutdown {
       this.pending.set(d.plan, plan);
     }
     const before = plan.slots.size;
-    plan.slots.add(slotId(input.userId, d.countBy, input.sessionId, input.deviceId));
+    plan.slots.add(slotHash(input.userId, d.countBy, input.sessionId, input.deviceId));
     this.size += plan.slots.size - before;
   }
 
