@@ -3,7 +3,7 @@
  * Redis Cluster slot and one script can touch them atomically. User ids cannot contain braces.
  */
 export interface UserKeys {
-  /** Sessions and revocations (hash, always with a TTL). */
+  /** Sessions and revocations (a string, one line per entry: lua/lib.lua; always with a TTL). */
   sessions: string;
   /** Per-user override (hash; TTL only when it has expiresAt). */
   override: string;

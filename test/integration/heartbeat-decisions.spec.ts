@@ -14,6 +14,12 @@ const PLANS: Plan[] = [
   plan('evict', { maxStreams: 2, onLimit: 'evict-oldest' }),
   plan('device', { maxStreams: 1, countBy: 'device' }),
   plan('short', { maxStreams: 1, renewalIntervalSeconds: 1, graceSeconds: 1 }),
+  plan('short-pair', {
+    maxStreams: 2,
+    onLimit: 'evict-oldest',
+    renewalIntervalSeconds: 1,
+    graceSeconds: 1,
+  }),
   plan('short-evict', {
     maxStreams: 1,
     onLimit: 'evict-oldest',
@@ -349,10 +355,69 @@ describe.each(STORE_TARGETS)('heartbeat decisions on $name', (target) => {
       const keys = userKeys(prefix, u);
       expect(keys.sessions).toContain(`{${u}}`);
       expect(keys.override).toContain(`{${u}}`);
-      expect(await redis.hlen(keys.sessions)).toBeGreaterThan(0);
+      expect(await redis.type(keys.sessions)).toBe('string');
       const ttl = await redis.pttl(keys.sessions);
       expect(ttl).toBeGreaterThan(0);
       expect(ttl).toBeLessThanOrEqual(90_000);
+    });
+
+    it("keeps a user's entries in one string, one line each (layout in lib.lua)", async () => {
+      const u = newUser();
+      const [seconds] = await redis.time();
+      await beat(u, 'a', { plan: 'evict' });
+      await beat(u, 'b', { plan: 'evict', deviceId: 'tv', contentId: 'movie', drm: 'playready' });
+      await beat(u, 'c', { plan: 'evict' }); // evicts a: a revocation
+      const lines = ((await redis.get(userKeys(prefix, u).sessions)) ?? '').split('\n').sort();
+      expect(lines).toEqual([
+        expect.stringMatching(/^!a\|\d{13}$/),
+        expect.stringMatching(/^b\|\d{13}\|\d{13}\|p\|tv\|movie$/),
+        expect.stringMatching(/^c\|\d{13}\|\d{13}\|w\|\|$/),
+      ]);
+      const revokedUntil = Number(lines[0].split('|')[1]);
+      expect(Math.abs(revokedUntil - (Number(seconds) * 1000 + 90_000))).toBeLessThan(2000);
+    });
+
+    it('does not write lapsed sessions and revocations back, and DELs the key when empty', async () => {
+      const u = newUser();
+      const key = userKeys(prefix, u).sessions;
+      const entries = async () => ((await redis.get(key)) ?? '').split('\n').sort();
+      await beat(u, 'a', { plan: 'short-pair' });
+      await beat(u, 'b', { plan: 'short-pair' });
+      await beat(u, 'c', { plan: 'short-pair' }); // evicts a: a revocation for 2 s
+      await sleep(1000);
+      expect(await beat(u, 'c', { plan: 'short-pair' })).toMatchObject({ reason: 'renewed' });
+      // the key lives exactly as long as its longest-lived entry (c: 1 s interval + 1 s grace)
+      expect(await redis.pttl(key)).toBeLessThanOrEqual(2000);
+      await sleep(1100);
+      // b and the revocation of a have lapsed, and linger until the next write
+      expect(await entries()).toEqual([
+        expect.stringMatching(/^!a\|/),
+        expect.stringMatching(/^b\|/),
+        expect.stringMatching(/^c\|/),
+      ]);
+      expect(await beat(u, 'c', { plan: 'short-pair' })).toMatchObject({
+        reason: 'renewed',
+        activeStreams: 1,
+      });
+      expect(await entries()).toEqual([expect.stringMatching(/^c\|/)]);
+      expect(await release(u, 'c', { plan: 'short-pair' })).toMatchObject({
+        reason: 'released',
+        activeStreams: 0,
+      });
+      expect(await redis.exists(key)).toBe(0);
+    });
+
+    it('writes nothing for a deny, a revoked session or the release of an unknown session', async () => {
+      const u = newUser();
+      const key = userKeys(prefix, u).sessions;
+      await beat(u, 'a', { plan: 'evict' });
+      await beat(u, 'b', { plan: 'evict' });
+      await beat(u, 'c', { plan: 'evict' }); // evicts a
+      const written = await redis.get(key);
+      expect(await beat(u, 'd', { plan: 'basic' })).toMatchObject({ reason: 'limit_exceeded' });
+      expect(await beat(u, 'a', { plan: 'evict' })).toMatchObject({ reason: 'session_revoked' });
+      expect(await release(u, 'ghost', { plan: 'evict' })).toMatchObject({ reason: 'released' });
+      expect(await redis.get(key)).toBe(written);
     });
 
     it('leaves no key without a TTL after any heartbeat path', async () => {

@@ -1,5 +1,5 @@
 -- heartbeat.lua: the whole decision for one heartbeat (SPEC §3), atomic per user.
--- KEYS[1] session hash, KEYS[2] override hash (layout in lib.lua)
+-- KEYS[1] session string, KEYS[2] override hash (layout in lib.lua)
 -- ARGV[1] 'request' (license-request and license-renewal) | 'release'
 -- ARGV[2] sessionId  ARGV[3] deviceId or ''  ARGV[4] drm letter  ARGV[5] contentId or ''
 -- ARGV[6] requested plan or ''  ARGV[7] default plan  ARGV[8] plan table
@@ -8,6 +8,8 @@
 --   decision: 'allow' | 'deny' | 'invalid' (reason 'device_required'; nothing was written)
 --   sessions: the evicted sessions on allow, the conflicting ones on deny (see describe)
 --   cause: '' | 'evict_oldest' | 'limit_lowered', for the removedSlots slots this call ended
+-- Writes the session string once (saveState) when the answer changed something; a deny for a new
+-- slot, a revoked session and a release of an unknown session write nothing.
 local key = KEYS[1]
 local sessionId = ARGV[2]
 local now = nowMs()
@@ -29,7 +31,8 @@ local record = state.sessions[sessionId]
 if ARGV[1] == 'release' then
   local active = #slots
   if record then
-    redis.call('HDEL', key, sessionId)
+    removeSession(state, sessionId)
+    saveState(key, state, now)
     -- under countBy device the slot goes with its last session
     if #state.byKey[slotKeyOf(policy, sessionId, record.deviceId)].sessions == 1 then
       active = active - 1
@@ -50,9 +53,8 @@ end
 local untilMs = now + policy.ttl
 
 local function store()
-  redis.call('HSET', key, sessionId,
-    startedAt .. '|' .. now .. '|' .. ARGV[4] .. '|' .. deviceId .. '|' .. contentId)
-  extendTtl(key, policy.ttl)
+  putSession(state, sessionId, startedAt, now, ARGV[4], deviceId, contentId)
+  saveState(key, state, now)
 end
 
 local mine = state.byKey[slotKeyOf(policy, sessionId, deviceId)]
@@ -72,9 +74,9 @@ if mine then
     store()
     return answer('allow', 'renewed', #slots)
   end
-  for _, s in ipairs(mine.sessions) do revokeSession(key, s.id, untilMs) end
-  revokeSession(key, sessionId, untilMs)
-  extendTtl(key, policy.ttl)
+  for _, s in ipairs(mine.sessions) do revokeSession(state, s.id, untilMs) end
+  revokeSession(state, sessionId, untilMs)
+  saveState(key, state, now)
   return answer('deny', 'limit_exceeded', #slots - 1,
     describeSlots(slots, 1, policy.maxStreams, {}), 'limit_lowered', 1)
 end
@@ -88,7 +90,7 @@ if policy.onLimit == 'evict-oldest' and policy.maxStreams > 0 then
   sortSlots(slots, false)
   local count = active - policy.maxStreams + 1
   local evicted = describeSlots(slots, 1, count, {})
-  for _, s in ipairs(evicted) do revokeSession(key, s[1], untilMs) end
+  for _, s in ipairs(evicted) do revokeSession(state, s[1], untilMs) end
   store()
   return answer('allow', 'admitted', policy.maxStreams, evicted, 'evict_oldest', count)
 end

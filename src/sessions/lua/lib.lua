@@ -1,7 +1,13 @@
 -- lib.lua: prelude prepended to every per-user script when it is registered (SessionStore).
 -- Key layout, all under the user's hash tag so every script runs on Redis Cluster:
---   session hash  KEYS[1]: <sessionId>   = "<startedAtMs>|<lastSeenAtMs>|<drm letter>|<deviceId>|<contentId>"
---                          !<sessionId>  = "<revokedUntilMs>"
+--   session string KEYS[1]: every entry of the user, one per line ("\n" between lines; saveState
+--     keeps the order read and puts new ids last, though no decision depends on the order):
+--       a session    "<sessionId>|<startedAtMs>|<lastSeenAtMs>|<drm letter>|<deviceId>|<contentId>"
+--       a revocation "!<sessionId>|<revokedUntilMs>"
+--     deviceId and contentId may be empty; ids never contain '|' or a newline (SPEC §4). Read whole
+--     with GET, written whole with one SET ... PX (saveState) or DEL when nothing is left: a
+--     plain string costs the same few bytes per entry whatever Redis' hash/listpack settings.
+--     Lapsed entries are dropped when the string is next written; readers skip them until then.
 --   override hash KEYS[2]: plan, maxStreams, countBy, onLimit, expiresAt (ms)
 -- Plan table (ARGV): "\n" followed by one line per plan: "<name> <maxStreams> <countBy> <onLimit> <interval> <grace>\n".
 
@@ -43,32 +49,40 @@ local function slotKeyOf(policy, sessionId, deviceId)
   return 's:' .. sessionId
 end
 
--- Reads the user's live sessions grouped into slots (a slot starts with its earliest session).
--- Lapsed sessions and lapsed revocations are deleted on the way.
+-- Reads the user's live sessions grouped into slots (a slot starts with its earliest session) and
+-- live revocations (revoked: sessionId -> revokedUntilMs). Lapsed entries are skipped, not
+-- deleted: the next saveState leaves them out. order lists every id with an entry in load order,
+-- so saveState writes deterministically.
 local function loadSlots(key, policy, now)
-  local flat = redis.call('HGETALL', key)
+  local blob = redis.call('GET', key)
   local cutoff = now - policy.ttl
-  local state = { slots = {}, byKey = {}, sessions = {}, revoked = {} }
-  local stale = {}
-  for i = 1, #flat, 2 do
-    local field, value = flat[i], flat[i + 1]
-    if string.byte(field, 1) == 33 then -- '!': a revocation
-      if tonumber(value) <= now then
-        stale[#stale + 1] = field
-      else
-        state.revoked[string.sub(field, 2)] = true
+  local state = { slots = {}, byKey = {}, sessions = {}, revoked = {}, order = {}, listed = {},
+                  ttl = policy.ttl }
+  if not blob then return state end
+  for line in string.gmatch(blob, '[^\n]+') do
+    if string.byte(line, 1) == 33 then -- '!': a revocation
+      local id, untilMs = string.match(line, '^!([^|]+)|(%d+)$')
+      untilMs = tonumber(untilMs)
+      if untilMs > now then
+        state.revoked[id] = untilMs
+        if not state.listed[id] then
+          state.listed[id] = true
+          state.order[#state.order + 1] = id
+        end
       end
     else
-      local startedAt, lastSeenAt, drm, deviceId, contentId =
-        string.match(value, '^(%d+)|(%d+)|(%a)|([^|]*)|(.*)$')
+      local id, startedAt, lastSeenAt, drm, deviceId, contentId =
+        string.match(line, '^([^|]+)|(%d+)|(%d+)|(%a)|([^|]*)|(.*)$')
       lastSeenAt = tonumber(lastSeenAt)
-      if lastSeenAt <= cutoff then
-        stale[#stale + 1] = field
-      else
-        local s = { id = field, startedAt = tonumber(startedAt), lastSeenAt = lastSeenAt,
-                    drm = drm, deviceId = deviceId, contentId = contentId }
-        state.sessions[field] = s
-        local slotKey = slotKeyOf(policy, field, deviceId)
+      if lastSeenAt > cutoff then
+        local s = { id = id, startedAt = tonumber(startedAt), lastSeenAt = lastSeenAt,
+                    drm = drm, deviceId = deviceId, contentId = contentId, line = line }
+        state.sessions[id] = s
+        if not state.listed[id] then
+          state.listed[id] = true
+          state.order[#state.order + 1] = id
+        end
+        local slotKey = slotKeyOf(policy, id, deviceId)
         local slot = state.byKey[slotKey]
         if not slot then
           slot = { key = slotKey, startedAt = s.startedAt, sessions = {} }
@@ -81,7 +95,6 @@ local function loadSlots(key, policy, now)
       end
     end
   end
-  if #stale > 0 then redis.call('HDEL', key, unpack(stale)) end
   return state
 end
 
@@ -107,13 +120,56 @@ local function describeSlots(slots, first, last, out)
   return out
 end
 
--- Ends a session now and denies its heartbeats until untilMs.
-local function revokeSession(key, sessionId, untilMs)
-  redis.call('HDEL', key, sessionId)
-  redis.call('HSET', key, '!' .. sessionId, untilMs)
+-- The edits below change only the in-memory state (not state.slots, which keeps describing the
+-- slots as loaded); saveState writes the result.
+
+local function listId(state, id)
+  if not state.listed[id] then
+    state.listed[id] = true
+    state.order[#state.order + 1] = id
+  end
 end
 
--- Keeps the hash alive as long as its longest-lived entry; never shortens it.
-local function extendTtl(key, ttl)
-  if redis.call('PTTL', key) < ttl then redis.call('PEXPIRE', key, ttl) end
+-- Records (or replaces) a session.
+local function putSession(state, id, startedAt, lastSeenAt, drm, deviceId, contentId)
+  listId(state, id)
+  state.sessions[id] = { id = id, startedAt = startedAt, lastSeenAt = lastSeenAt, drm = drm,
+                         deviceId = deviceId, contentId = contentId }
+end
+
+local function removeSession(state, id)
+  state.sessions[id] = nil
+end
+
+-- Ends a session now and denies its heartbeats until untilMs.
+local function revokeSession(state, id, untilMs)
+  listId(state, id)
+  state.sessions[id] = nil
+  state.revoked[id] = untilMs
+end
+
+-- Writes every live entry of the state with ONE command: SET with a TTL that keeps the string
+-- exactly as long as its longest-lived entry (a session lives policy.ttl past its last heartbeat,
+-- a revocation until its time), or DEL when no entry is left.
+local function saveState(key, state, now)
+  local lines, ttl = {}, 0
+  for _, id in ipairs(state.order) do
+    local s = state.sessions[id]
+    if s then
+      lines[#lines + 1] = s.line or (id .. '|' .. s.startedAt .. '|' .. s.lastSeenAt .. '|' ..
+        s.drm .. '|' .. s.deviceId .. '|' .. s.contentId)
+      local left = s.lastSeenAt + state.ttl - now
+      if left > ttl then ttl = left end
+    end
+    local untilMs = state.revoked[id]
+    if untilMs then
+      lines[#lines + 1] = '!' .. id .. '|' .. untilMs
+      if untilMs - now > ttl then ttl = untilMs - now end
+    end
+  end
+  if #lines == 0 then
+    redis.call('DEL', key)
+  else
+    redis.call('SET', key, table.concat(lines, '\n'), 'PX', math.max(ttl, 1))
+  end
 end

@@ -1,5 +1,5 @@
 -- user-sessions.lua: a user's effective policy and live sessions (admin look-up).
--- KEYS[1] session hash, KEYS[2] override hash (layout in lib.lua)
+-- KEYS[1] session string, KEYS[2] override hash (layout in lib.lua)
 -- ARGV[1] default plan  ARGV[2] plan table
 -- Returns { plan, countBy, maxStreams, activeStreams, interval, grace, sessions } with
 -- sessions as in describe (lib.lua), oldest slot first.
