@@ -1,0 +1,112 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { MetricsService } from '../../src/metrics/metrics.service';
+import { PlanRegistry } from '../../src/plans/plan-registry';
+import { RedisConnections } from '../../src/redis/redis.module';
+import { userKeys } from '../../src/sessions/session-keys';
+import { SessionStore } from '../../src/sessions/session-store';
+import { startRedis, TestRedis } from '../support/redis-server';
+import { catalog, plan, startApp, testConfig } from '../support/test-app';
+
+/**
+ * SPEC §9: ≤ 250 bytes of Redis memory per live session, with Redis' DEFAULT settings. The
+ * sessions are written into a private redis-server of their own (started with no tuning), so
+ * nothing else the app keeps in Redis (plans, active-slot estimates, queues) is counted.
+ * Realistic id lengths: 36-char user and device ids (UUIDs), 32-char session ids, 12-char
+ * content ids, two sessions per user.
+ */
+const USERS = 2000;
+const SESSIONS_PER_USER = 2;
+const BUDGET_BYTES = 250;
+
+async function usedMemory(redis: TestRedis): Promise<number> {
+  const info = await redis.client.info('memory');
+  return Number(/^used_memory:(\d+)/m.exec(info)?.[1]);
+}
+
+describe('session storage with Redis defaults', () => {
+  let appRedis: TestRedis;
+  let sessionRedis: TestRedis;
+  let app: NestFastifyApplication;
+  let store: SessionStore;
+  let prefix: string;
+
+  beforeAll(async () => {
+    appRedis = await startRedis();
+    sessionRedis = await startRedis();
+    const config = testConfig(appRedis.url, { plans: catalog(plan('basic', { maxStreams: 2 })) });
+    prefix = config.keyPrefix;
+    app = await startApp(config);
+    // The app's own SessionStore class, on the private server that holds nothing but sessions.
+    const connections = {
+      hot: sessionRedis.client,
+      control: sessionRedis.client,
+    } as unknown as RedisConnections;
+    store = new SessionStore(connections, config, app.get(PlanRegistry), app.get(MetricsService));
+  });
+  afterAll(async () => {
+    await app?.close();
+    await sessionRedis?.stop();
+    await appRedis?.stop();
+  });
+
+  const admit = (userId: string, sessionId: string) =>
+    store.heartbeat({
+      userId,
+      sessionId,
+      deviceId: randomUUID(),
+      contentId: randomBytes(6).toString('hex'),
+      drm: 'widevine',
+      release: false,
+    });
+
+  it('runs on an untuned Redis', async () => {
+    const [, value] = (await sessionRedis.client.config('GET', 'hash-max-listpack-value')) as [
+      string,
+      string,
+    ];
+    expect(value).toBe('64');
+  });
+
+  it("stores a user's sessions as one string with a TTL", async () => {
+    const u = randomUUID();
+    await admit(u, randomBytes(16).toString('hex'));
+    await admit(u, randomBytes(16).toString('hex'));
+    const key = userKeys(prefix, u).sessions;
+    expect(await sessionRedis.client.type(key)).toBe('string');
+    const ttl = await sessionRedis.client.pttl(key);
+    expect(ttl).toBeGreaterThan(80_000);
+    expect(ttl).toBeLessThanOrEqual(90_000);
+    expect((await sessionRedis.client.get(key))?.split('\n')).toHaveLength(2);
+  });
+
+  it(`keeps ${USERS} users x ${SESSIONS_PER_USER} sessions under ${BUDGET_BYTES} B per session`, async () => {
+    // Warm up first: the script cache and the client buffers are not per-session memory.
+    const warm = randomUUID();
+    await admit(warm, 'warm-up');
+    await store.heartbeat({ userId: warm, sessionId: 'warm-up', drm: 'widevine', release: true });
+    await sessionRedis.client.flushall();
+    const before = await usedMemory(sessionRedis);
+
+    const users = Array.from({ length: USERS }, () => randomUUID());
+    const BATCH = 200;
+    for (let i = 0; i < users.length; i += BATCH) {
+      const answers = await Promise.all(
+        users
+          .slice(i, i + BATCH)
+          .flatMap((u) =>
+            Array.from({ length: SESSIONS_PER_USER }, () =>
+              admit(u, randomBytes(16).toString('hex')),
+            ),
+          ),
+      );
+      expect(answers.every((d) => d.reason === 'admitted')).toBe(true);
+    }
+    expect(await sessionRedis.client.dbsize()).toBe(USERS);
+
+    const perSession = ((await usedMemory(sessionRedis)) - before) / (USERS * SESSIONS_PER_USER);
+    // Reported so the figure can be quoted; the assertion is the budget.
+    process.stdout.write(`session storage: ${perSession.toFixed(1)} B per live session\n`);
+    expect(perSession).toBeLessThan(BUDGET_BYTES);
+  });
+});
