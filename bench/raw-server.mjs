@@ -2,10 +2,8 @@
 // heartbeat script (lib.lua + heartbeat.lua from dist/) with the same KEYS/ARGV and answers the
 // same response shape. Deliberately absent: validation, auth, metrics, Nest, timeouts, fail mode.
 //
-// Env: RAW_PORT, REDIS_URL, RAW_KEY_PREFIX (default usher), RAW_ROOT (repo root, default ..);
-// RAW_BIND_WORKAROUND=1 applies usher's AsyncResource#bind workaround (app.factory.ts) too.
+// Env: RAW_PORT, REDIS_URL, RAW_KEY_PREFIX (default usher), RAW_ROOT (repo root, default ..).
 // The plan table and default plan come from RAW_PLAN_TABLE / RAW_DEFAULT_PLAN, else the bench plan.
-import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Fastify from 'fastify';
@@ -14,14 +12,6 @@ import { BENCH_PLANS, loadUsherScript } from './lib/workload.mjs';
 
 const root = resolve(process.env.RAW_ROOT ?? join(dirname(fileURLToPath(import.meta.url)), '..'));
 const script = loadUsherScript(root);
-if (process.env.RAW_BIND_WORKAROUND === '1') {
-  // Like for like with usher: the same AsyncResource#bind workaround app.factory.ts applies.
-  const { bindWithoutDeprecatedAccessor } = createRequire(join(root, 'dist', 'main.js'))('./app.factory.js');
-  if (typeof bindWithoutDeprecatedAccessor !== 'function') {
-    throw new Error('RAW_BIND_WORKAROUND=1: dist/app.factory.js has no bindWithoutDeprecatedAccessor');
-  }
-  bindWithoutDeprecatedAccessor();
-}
 const prefix = process.env.RAW_KEY_PREFIX ?? 'usher';
 const defaultPlan = process.env.RAW_DEFAULT_PLAN ?? BENCH_PLANS[0].name;
 const planTable = process.env.RAW_PLAN_TABLE ?? script.encodePlanTable(BENCH_PLANS);

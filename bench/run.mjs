@@ -17,12 +17,10 @@
 //   BENCH_PROFILE=1    run usher and the raw references with --cpu-prof and summarise their
 //                      closed-loop windows (first round)
 //   BENCH_USHER_NODE_FLAGS  node/V8 flags for usher (e.g. --max-semi-space-size=64, --trace-gc)
-//   BENCH_REDIS_ARGS   extra redis-server arguments (e.g. "--hash-max-listpack-value 256")
+//   BENCH_REDIS_ARGS   extra redis-server arguments (e.g. "--appendonly yes")
 //   BENCH_QUIET_WAIT_S before each measured run, wait up to this long for other processes on the
 //                      machine to use < 0.15 cores, and measure a run again (twice at most) when
 //                      they took > 0.25 cores during it (default 0: measure once; noise reported)
-//   BENCH_LIKE_FOR_LIKE=0  skip the second raw reference ("rawfix": raw plus usher's
-//                      AsyncResource#bind workaround from app.factory.ts; default: run it)
 //   BENCH_RAW_AUTOPIPELINING=1  raw references with ioredis auto-pipelining, as usher's hot
 //                      connection has it (default: ioredis defaults, as a minimal handler has)
 //   BENCH_SKIP_BUILD=1 use dist/ as it is (default: npm run build when src/ is newer)
@@ -82,8 +80,6 @@ const TOKEN = 'bench-license-server-token';
 const USHER_PREFIX = 'usher';
 const RAW_PREFIX = 'usraw'; // same length as usher's: same key sizes on both sides
 const BASELINE_PREFIX = 'usbas';
-const RAWFIX_PREFIX = 'usrwf';
-const LIKE_FOR_LIKE = env.BENCH_LIKE_FOR_LIKE !== '0';
 // The closed- and open-loop population: 2 live sessions per user (SPEC §9 "renewal-heavy").
 const MIX_POPULATION = { users: 25_000, perUser: 2, releasePool: 20_000 };
 
@@ -171,7 +167,7 @@ async function startUsher(runDir, redisUrl, plansFile,
 }
 
 async function startRaw(runDir, redisUrl, script, plans,
-  { profile = false, name = 'raw', prefix = RAW_PREFIX, bindWorkaround = false } = {}) {
+  { profile = false, name = 'raw', prefix = RAW_PREFIX } = {}) {
   const port = await freePort();
   const args = profile ? ['--cpu-prof', `--cpu-prof-dir=${join(runDir, `profile-${name}`)}`] : [];
   args.push(join(ROOT, 'bench', 'raw-server.mjs'));
@@ -186,7 +182,6 @@ async function startRaw(runDir, redisUrl, script, plans,
       RAW_KEY_PREFIX: prefix,
       RAW_DEFAULT_PLAN: plans[0].name,
       RAW_PLAN_TABLE: script.encodePlanTable(plans),
-      RAW_BIND_WORKAROUND: bindWorkaround ? '1' : '0',
       RAW_AUTOPIPELINING: env.BENCH_RAW_AUTOPIPELINING ?? '0',
     },
   });
@@ -394,11 +389,6 @@ async function phaseClosedLoop(ctx) {
   };
   const result = { usher: pick(runs.usher), raw: pick(runs.raw), rounds: runs, redisCalls: calls, usherReasons: reasons };
   const serverCpu = (name) => median(runs[name].map((r) => r.cpu.usPerRequest.server));
-  if (runs.rawfix) {
-    result.rawfix = pick(runs.rawfix);
-    result.ratioLikeForLike = result.usher.rps / result.rawfix.rps;
-    result.cpuEfficiencyRatioLikeForLike = serverCpu('rawfix') / serverCpu('usher');
-  }
   if (runs.baseline) {
     result.baseline = pick(runs.baseline);
     result.versusBaseline = {
@@ -415,9 +405,6 @@ async function phaseClosedLoop(ctx) {
   result.cpuEfficiencyRatio =
     median(runs.raw.map((r) => r.cpu.usPerRequest.server)) / median(runs.usher.map((r) => r.cpu.usPerRequest.server));
   log(`  usher/raw throughput ratio: ${fmt(result.ratio)}; server CPU per heartbeat raw/usher: ${fmt(result.cpuEfficiencyRatio)}`);
-  if (runs.rawfix) {
-    log(`  like for like (raw with usher's bind workaround): throughput ratio ${fmt(result.ratioLikeForLike)}; CPU raw/usher ${fmt(result.cpuEfficiencyRatioLikeForLike)}`);
-  }
   log(`  decisions during the usher run: ${JSON.stringify(reasons)}`);
   if (result.versusBaseline) {
     const v = result.versusBaseline;
@@ -448,7 +435,6 @@ async function phaseCpu(ctx) {
   }
   const serverUs = Object.fromEntries(ctx.servers.map((n) => [n, median(runs[n].map((r) => r.serverUs))]));
   const out = { rate: CPU_RATE, serverUs, rawOverUsher: serverUs.raw / serverUs.usher, runs };
-  if (serverUs.rawfix) out.rawfixOverUsher = serverUs.rawfix / serverUs.usher;
   log(`  median server CPU per heartbeat: ${ctx.servers.map((n) => `${n} ${fmt(serverUs[n], 1)} µs`).join(', ')}; raw/usher ${fmt(out.rawOverUsher)}`);
   if (serverUs.baseline) {
     out.usherOverBaseline = serverUs.usher / serverUs.baseline;
@@ -593,25 +579,10 @@ async function phaseScale(ctx) {
     log(`  ${int(sessions)} live sessions: loaded in ${fmt(load.seconds, 1)} s (${int(load.rate)}/s), used_memory ${fmt(memory / 2 ** 20, 1)} MiB → ${fmt(point.bytesPerSession, 0)} B/session; renewals p50 ${fmt(r.latency.p50)} p99 ${fmt(r.latency.p99)} ms, non-2xx ${r.non2xx}, unanswered ${r.errors}`);
     log(`    ${formatCpu(cpu)}`);
   }
-  const encoding = await redis.object('ENCODING', ctx.script.userKeys(USHER_PREFIX, userIdOf(0)).sessions);
-  const listpackValue = Number((await redis.config('GET', 'hash-max-listpack-value'))[1]);
-  log(`  session hashes are stored as ${encoding} (hash-max-listpack-value ${listpackValue})`);
-  // What the same sessions cost when Redis may keep them as a listpack (a Redis setting).
-  let listpack;
-  if (encoding !== 'listpack') {
-    const sessions = 100_000;
-    await redis.flushall();
-    await redis.config('SET', 'hash-max-listpack-value', '256');
-    const before = await usedMemory(redis);
-    await bulkLoad(redis, ctx.script, { users: sessions / 2, perUser: 2, releasePool: 0 }, { prefix: USHER_PREFIX });
-    listpack = { setting: 'hash-max-listpack-value 256', liveSessions: sessions,
-      bytesPerSession: ((await usedMemory(redis)) - before) / sessions };
-    await redis.config('SET', 'hash-max-listpack-value', String(listpackValue));
-    await redis.flushall();
-    log(`  with hash-max-listpack-value 256: ${fmt(listpack.bytesPerSession, 0)} B/session (${int(sessions)} sessions)`);
-  }
-  return { baselineUsedMemory: baseline, points, p99Ratio: points[1].renewals.p99 / points[0].renewals.p99,
-    encoding, hashMaxListpackValue: listpackValue, listpack };
+  const sessionsKey = ctx.script.userKeys(USHER_PREFIX, userIdOf(0)).sessions;
+  const storage = `${await redis.type(sessionsKey)} (${await redis.object('ENCODING', sessionsKey)})`;
+  log(`  a user's sessions are stored as one ${storage} key`);
+  return { baselineUsedMemory: baseline, points, p99Ratio: points[1].renewals.p99 / points[0].renewals.p99, storage };
 }
 
 // ---- summary -----------------------------------------------------------------------------------
@@ -626,10 +597,6 @@ function summaryRows(results) {
   if (c) {
     row('throughput usher ≥ 0.8 × raw (closed loop)', `${fmt(c.ratio)} (${int(c.usher.rps)} vs ${int(c.raw.rps)} req/s)`,
       c.ratio >= 0.8);
-    if (c.rawfix) {
-      row('  same, raw with usher\'s bind workaround', `${fmt(c.ratioLikeForLike)} (${int(c.usher.rps)} vs ${int(c.rawfix.rps)} req/s)`,
-        undefined, 'informational: like for like');
-    }
   }
   const cpu = results.cpu;
   if (cpu) {
@@ -640,7 +607,7 @@ function summaryRows(results) {
   if (o) {
     row(`p99 < ${P99_TARGET_MS} ms at ${int(RATE)}/s offered (open loop)`, `${fmt(o.usher.latency.p99)} ms (p50 ${fmt(o.usher.latency.p50)})`,
       o.usher.latency.p99 < P99_TARGET_MS && o.usher.errors === 0 && o.usher.non2xx === 0,
-      `raw ${fmt(o.raw.latency.p99)}${o.rawfix ? `, rawfix ${fmt(o.rawfix.latency.p99)}` : ''} ms`);
+      `raw ${fmt(o.raw.latency.p99)} ms`);
   }
   const s = results.search;
   if (s) row(`highest rate with p99 < ${P99_TARGET_MS} ms`, `${int(s.highestPassingRate)}/s`, undefined, 'informational');
@@ -651,11 +618,7 @@ function summaryRows(results) {
       `${fmt(sc.p99Ratio)}× (${fmt(large.renewals.p99)} vs ${fmt(small.renewals.p99)} ms)`, sc.p99Ratio <= 1.2,
       large.liveSessions < 1_000_000 ? `${int(large.liveSessions)}, not 1 M` : '');
     row('Redis memory ≤ 250 B per live session', `${fmt(large.bytesPerSession, 0)} B at ${int(large.liveSessions)}`,
-      large.bytesPerSession <= 250, `hashes as ${sc.encoding}`);
-    if (sc.listpack) {
-      row(`  same, Redis with ${sc.listpack.setting}`, `${fmt(sc.listpack.bytesPerSession, 0)} B at ${int(sc.listpack.liveSessions)}`,
-        undefined, 'informational');
-    }
+      large.bytesPerSession <= 250, `Redis defaults; sessions as ${sc.storage}`);
   }
   const a = results.admission;
   if (a) {
@@ -709,19 +672,14 @@ async function main() {
   const baseline = BASELINE_ROOT
     ? await startUsher(runDir, redisHandle.url, plansFile, { name: 'baseline', root: BASELINE_ROOT, prefix: BASELINE_PREFIX })
     : null;
-  const rawfix = LIKE_FOR_LIKE
-    ? await startRaw(runDir, redisHandle.url, script, BENCH_PLANS,
-      { name: 'rawfix', prefix: RAWFIX_PREFIX, bindWorkaround: true, profile: PROFILE })
-    : null;
   await parityCheck(usher, raw);
   log(`redis ${redisHandle.url}, usher ${usher.url} (pid ${usher.pid}), raw ${raw.url} (pid ${raw.pid}); parity check passed`);
 
   const ctx = {
     startedAt, runDir, plansFile, script, redis, profileWindows: {}, warm: new Set(), redisUrl: redisHandle.url, redisPid: redisHandle.pid, usher, raw,
     baseline,
-    rawfix,
-    servers: ['usher', ...(baseline ? ['baseline'] : []), 'raw', ...(rawfix ? ['rawfix'] : [])],
-    mix: Object.fromEntries(['usher', 'baseline', 'raw', 'rawfix'].map((n) => [n, mix(MIX_POPULATION, { seed: 7 })])),
+    servers: ['usher', ...(baseline ? ['baseline'] : []), 'raw'],
+    mix: Object.fromEntries(['usher', 'baseline', 'raw'].map((n) => [n, mix(MIX_POPULATION, { seed: 7 })])),
     renewalsOver: (pop) => {
       const random = prng(11);
       return () => {
@@ -735,13 +693,15 @@ async function main() {
     baselineRoot: BASELINE_ROOT,
     settings: { durationS: DURATION_S, warmupS: WARMUP_S, connections: CONNECTIONS, rate: RATE, scaleRate: SCALE_RATE,
       scaleSessions: [SCALE_SMALL, SCALE_LARGE], rounds: ROUNDS, population: MIX_POPULATION,
-      usherNodeFlags: USHER_NODE_FLAGS, likeForLike: LIKE_FOR_LIKE,
+      usherNodeFlags: USHER_NODE_FLAGS,
       rawAutoPipelining: env.BENCH_RAW_AUTOPIPELINING === '1', redisArgs: REDIS_ARGS, quietWaitS: QUIET_WAIT_S } };
 
   if (['closed', 'cpu', 'open', 'search'].some((p) => PHASES.has(p))) {
-    const prefixes = { usher: USHER_PREFIX, raw: RAW_PREFIX, baseline: BASELINE_PREFIX, rawfix: RAWFIX_PREFIX };
+    const prefixes = { usher: USHER_PREFIX, raw: RAW_PREFIX, baseline: BASELINE_PREFIX };
     for (const [prefix, name] of ctx.servers.map((n) => [prefixes[n], n])) {
-      const load = await bulkLoad(redis, script, MIX_POPULATION, { prefix });
+      // The baseline may store sessions in another layout: load it with its own script.
+      const own = name === 'baseline' ? loadUsherScript(BASELINE_ROOT) : script;
+      const load = await bulkLoad(redis, own, MIX_POPULATION, { prefix });
       log(`preloaded ${int(load.sessions)} sessions for ${name} in ${fmt(load.seconds, 1)} s`);
     }
   }
@@ -778,10 +738,6 @@ async function main() {
     }
     ctx.usher = await startUsher(runDir, redisHandle.url, plansFile);
     ctx.raw = await startRaw(runDir, redisHandle.url, script, BENCH_PLANS);
-    if (ctx.rawfix) {
-      ctx.rawfix = await startRaw(runDir, redisHandle.url, script, BENCH_PLANS,
-        { name: 'rawfix', prefix: RAWFIX_PREFIX, bindWorkaround: true });
-    }
   }
   if (PHASES.has('open')) results.openLoop = await phaseOpenLoop(ctx);
   if (PHASES.has('search')) {
@@ -791,6 +747,14 @@ async function main() {
   if (PHASES.has('admission')) results.admission = await phaseAdmission(ctx);
   if (PHASES.has('scale')) results.scale = await phaseScale(ctx);
 
+  // A degraded answer is a 200 that Redis did not decide: a run with any measured nothing real.
+  for (const name of ['usher', 'baseline'].filter((n) => ctx[n])) {
+    const degraded = (await heartbeatsByReason(ctx[name]).catch(() => ({}))).degraded ?? 0;
+    if (degraded > 0) {
+      (results.degraded ??= {})[name] = degraded;
+      log(`\nWARNING: ${name} answered ${int(degraded)} heartbeats 'degraded' (Redis did not decide): its figures are not valid`);
+    }
+  }
   results.machine.loadAverageAtEnd = loadavg().map((l) => Number(l.toFixed(2)));
   results.summary = summaryRows(results);
   results.elapsedSeconds = Math.round((Date.now() - startedAt) / 1000);

@@ -21,7 +21,9 @@ const redis = await startRedis();
 try {
   const c = redis.client;
   const pop = { users: 5_000, perUser: 2, releasePool: 0 };
-  await bulkLoad(c, scripts[0], pop, { prefix: 'usher' });
+  // Each checkout on keys of its own: their storage layouts may differ.
+  const prefixOf = (v) => `usher${v}`;
+  for (const [v, script] of scripts.entries()) await bulkLoad(c, script, pop, { prefix: prefixOf(v) });
   const table = scripts[0].encodePlanTable(BENCH_PLANS);
   const shas = [];
   for (const s of scripts) shas.push(await c.script('LOAD', s.lua));
@@ -34,7 +36,7 @@ try {
         for (let i = 0; i < BATCH; i++) {
           const u = (b * BATCH + i) % pop.users;
           const j = i & 1;
-          const keys = scripts[0].userKeys('usher', userId(u));
+          const keys = scripts[v].userKeys(prefixOf(v), userId(u));
           pipeline.evalsha(shas[v], 2, keys.sessions, keys.override, 'request', sessionId(u, j),
             deviceId(u, j), 'w', contentId(u * 2 + j), '', BENCH_PLANS[0].name, table);
         }
