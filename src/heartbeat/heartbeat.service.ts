@@ -47,7 +47,7 @@ export class HeartbeatService {
   ) {}
 
   async decide(request: HeartbeatRequest): Promise<HeartbeatResponse> {
-    const endTimer = this.metrics.heartbeatDuration.startTimer();
+    const started = process.hrtime.bigint();
     // validateHeartbeat guarantees an id source (customSessionId, sessionId or deviceId).
     const sessionId = effectiveSessionId(this.config.sessionIdSecret, request) as string;
     let response: HeartbeatResponse;
@@ -85,7 +85,7 @@ export class HeartbeatService {
       message_type: request.messageType,
       plan: response.plan,
     });
-    endTimer({ decision: response.decision });
+    this.metrics.observeHeartbeat(response.decision, started);
     return response;
   }
 

@@ -260,7 +260,7 @@ export class SessionStore {
   }
 
   private async timed<T>(operation: string, call: () => Promise<T>): Promise<T> {
-    const end = this.metrics.storeDuration.startTimer({ operation });
+    const started = process.hrtime.bigint();
     try {
       return await call();
     } catch (err) {
@@ -268,7 +268,7 @@ export class SessionStore {
       this.metrics.storeErrors.inc({ operation, kind: failure.kind });
       throw failure;
     } finally {
-      end();
+      this.metrics.observeStore(operation, started);
     }
   }
 }
