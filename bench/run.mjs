@@ -17,6 +17,7 @@
 //   BENCH_PROFILE=1    run usher and the raw references with --cpu-prof and summarise their
 //                      closed-loop windows (first round)
 //   BENCH_USHER_NODE_FLAGS  node/V8 flags for usher (e.g. --max-semi-space-size=64, --trace-gc)
+//   BENCH_RAW_NODE_FLAGS    the same for the raw reference
 //   BENCH_REDIS_ARGS   extra redis-server arguments (e.g. "--appendonly yes")
 //   BENCH_QUIET_WAIT_S before each measured run, wait up to this long for other processes on the
 //                      machine to use < 0.15 cores, and measure a run again (twice at most) when
@@ -74,6 +75,7 @@ const QUIET_CORES = 0.15;
 const DISTURBED_CORES = 0.25;
 const REDIS_ARGS = (env.BENCH_REDIS_ARGS ?? '').split(/\s+/).filter(Boolean);
 const USHER_NODE_FLAGS = (env.BENCH_USHER_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean);
+const RAW_NODE_FLAGS = (env.BENCH_RAW_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean);
 const P99_TARGET_MS = 5;
 
 const TOKEN = 'bench-license-server-token';
@@ -170,7 +172,7 @@ async function startRaw(runDir, redisUrl, script, plans,
   { profile = false, name = 'raw', prefix = RAW_PREFIX } = {}) {
   const port = await freePort();
   const args = profile ? ['--cpu-prof', `--cpu-prof-dir=${join(runDir, `profile-${name}`)}`] : [];
-  args.push(join(ROOT, 'bench', 'raw-server.mjs'));
+  args.push(...RAW_NODE_FLAGS, join(ROOT, 'bench', 'raw-server.mjs'));
   const handle = startChild(name, process.execPath, args, {
     cwd: ROOT,
     logFile: join(runDir, `${name}.log`),
@@ -443,16 +445,31 @@ async function phaseCpu(ctx) {
   return out;
 }
 
+/**
+ * p99 at a fixed rate rests on the slowest 1 % of one run, so one stall episode decides it: the
+ * servers run ROUNDS times, interleaved, and the round with the median p99 is reported (every
+ * round's p99 is printed and kept).
+ */
 async function phaseOpenLoop(ctx) {
-  log(`\n## open loop: ${RATE}/s offered for ${DURATION_S} s, 90/8/2 mix`);
+  log(`\n## open loop: ${RATE}/s offered for ${DURATION_S} s × ${ROUNDS} rounds per server, 90/8/2 mix`);
   await warmUp(ctx);
+  const runs = Object.fromEntries(ctx.servers.map((name) => [name, []]));
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const [name, target] of ctx.servers.map((n) => [n, ctx[n]])) {
+      const r = await measured(ctx, target.pid, () => openLoop({ port: target.port, token: TOKEN, rate: RATE,
+        durationS: DURATION_S, nextBody: ctx.mix[name] }), (x) => x.completed);
+      runs[name].push(r);
+      log(`  ${name.padEnd(8)} round ${round + 1}: achieved ${int(r.achieved)}/s  p50 ${fmt(r.latency.p50)}  p99 ${fmt(r.latency.p99)}  p99.9 ${fmt(r.latency.p999)}  max ${fmt(r.latency.max)} ms  (p99 from schedule ${fmt(r.fromSchedule.p99)}, service ${fmt(r.serviceLatency.p99)})  non-2xx ${r.non2xx}  unanswered ${r.errors}  connections ${r.maxConnectionsUsed}`);
+      log(`           ${formatCpu(r.cpu)}`);
+    }
+  }
   const out = {};
-  for (const [name, target] of ctx.servers.map((n) => [n, ctx[n]])) {
-    const r = await measured(ctx, target.pid, () => openLoop({ port: target.port, token: TOKEN, rate: RATE,
-      durationS: DURATION_S, nextBody: ctx.mix[name] }), (x) => x.completed);
-    out[name] = r;
-    log(`  ${name.padEnd(8)}: achieved ${int(r.achieved)}/s  p50 ${fmt(r.latency.p50)}  p99 ${fmt(r.latency.p99)}  p99.9 ${fmt(r.latency.p999)}  max ${fmt(r.latency.max)} ms  (p99 from schedule ${fmt(r.fromSchedule.p99)}, service ${fmt(r.serviceLatency.p99)})  non-2xx ${r.non2xx}  unanswered ${r.errors}  connections ${r.maxConnectionsUsed}`);
-    log(`         ${formatCpu(r.cpu)}`);
+  for (const name of ctx.servers) {
+    const p99s = runs[name].map((r) => r.latency.p99);
+    const m = median(p99s);
+    out[name] = { ...runs[name].find((r) => r.latency.p99 === m), roundP99s: p99s,
+      anyFailed: runs[name].some((r) => r.errors > 0 || r.non2xx > 0) };
+    log(`  ${name}: median p99 ${fmt(m)} ms (rounds ${p99s.map((x) => fmt(x)).join(', ')})`);
   }
   return out;
 }
@@ -605,9 +622,9 @@ function summaryRows(results) {
   }
   const o = results.openLoop;
   if (o) {
-    row(`p99 < ${P99_TARGET_MS} ms at ${int(RATE)}/s offered (open loop)`, `${fmt(o.usher.latency.p99)} ms (p50 ${fmt(o.usher.latency.p50)})`,
-      o.usher.latency.p99 < P99_TARGET_MS && o.usher.errors === 0 && o.usher.non2xx === 0,
-      `raw ${fmt(o.raw.latency.p99)} ms`);
+    row(`p99 < ${P99_TARGET_MS} ms at ${int(RATE)}/s offered (open loop, median round)`, `${fmt(o.usher.latency.p99)} ms (p50 ${fmt(o.usher.latency.p50)})`,
+      o.usher.latency.p99 < P99_TARGET_MS && !o.usher.anyFailed,
+      `rounds ${o.usher.roundP99s.map((x) => fmt(x)).join(' / ')}; raw ${fmt(o.raw.latency.p99)} (${o.raw.roundP99s.map((x) => fmt(x)).join(' / ')}) ms`);
   }
   const s = results.search;
   if (s) row(`highest rate with p99 < ${P99_TARGET_MS} ms`, `${int(s.highestPassingRate)}/s`, undefined, 'informational');
