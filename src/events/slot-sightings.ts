@@ -7,7 +7,7 @@ import { activeSlotsKeys, sightingBucket, slotHash } from './active-slots-layout
 
 /** Elements per PFADD command. */
 const PFADD_CHUNK = 1000;
-/** Sightings held between flushes at most; past it new ones wait for the next flush's room. */
+/** Sightings held between flushes at most (repeats included); past it new ones are skipped. */
 const MAX_PENDING_SIGHTINGS = 500_000;
 
 /** How often sightings go to Redis and snapshots are read: a third of the job's interval, ≤ 5 s. */
@@ -15,19 +15,41 @@ export function activeSlotsRefreshMs(config: AppConfig): number {
   return Math.min(5000, Math.floor(config.activeSlotsIntervalMs / 3));
 }
 
+/**
+ * Slot hashes in an Int32Array that grows to the busiest flush period's size and is then reused:
+ * a Set of that size is reallocated as it grows, in large-object space that only a full
+ * mark-compact frees (a ~30 ms stall every ~10 s at 5,000/s, docs/performance.md).
+ * Repeats stay: a HyperLogLog counts an element once however often it is added.
+ */
+class HashList {
+  hashes = new Int32Array(1024);
+  length = 0;
+
+  push(hash: number): void {
+    if (this.length === this.hashes.length) {
+      const grown = new Int32Array(this.hashes.length * 2);
+      grown.set(this.hashes);
+      this.hashes = grown;
+    }
+    this.hashes[this.length++] = hash;
+  }
+}
+
 interface PlanSightings {
   windowSeconds: number;
-  slots: Set<number>;
+  slots: HashList;
 }
 
 /**
  * The write side of usher_active_slots: remembers, in memory, which slots this instance allowed
  * (admitted or renewed) per plan, and every few seconds adds them to the plan's HyperLogLog of
- * the current time bucket. The heartbeat path only does a Set.add; Redis sees one batch per flush.
+ * the current time bucket. The heartbeat path only appends a hash; Redis sees one batch per flush.
  */
 @Injectable()
 export class SlotSightings implements OnModuleInit, OnApplicationShutdown {
   private pending = new Map<string, PlanSightings>();
+  /** The last flush's lists, emptied, for the next period. */
+  private spare: HashList[] = [];
   private size = 0;
   private timer?: NodeJS.Timeout;
   private flushing?: Promise<void>;
@@ -60,12 +82,12 @@ export class SlotSightings implements OnModuleInit, OnApplicationShutdown {
     if (this.size >= MAX_PENDING_SIGHTINGS) return;
     let plan = this.pending.get(d.plan);
     if (!plan) {
-      plan = { windowSeconds: d.renewalIntervalSeconds + d.graceSeconds, slots: new Set() };
+      const slots = this.spare.pop() ?? new HashList();
+      plan = { windowSeconds: d.renewalIntervalSeconds + d.graceSeconds, slots };
       this.pending.set(d.plan, plan);
     }
-    const before = plan.slots.size;
-    plan.slots.add(slotHash(input.userId, d.countBy, input.sessionId, input.deviceId));
-    this.size += plan.slots.size - before;
+    plan.slots.push(slotHash(input.userId, d.countBy, input.sessionId, input.deviceId));
+    this.size++;
   }
 
   /** Sends what was sighted since the last flush; a failed flush loses it (re-sighted at renewal). */
@@ -77,6 +99,10 @@ export class SlotSightings implements OnModuleInit, OnApplicationShutdown {
     this.flushing = this.write(pending)
       .catch(() => undefined)
       .finally(() => {
+        for (const { slots } of pending.values()) {
+          slots.length = 0;
+          this.spare.push(slots);
+        }
         this.flushing = undefined;
       });
     return this.flushing;
@@ -90,9 +116,9 @@ export class SlotSightings implements OnModuleInit, OnApplicationShutdown {
     for (const [plan, { windowSeconds, slots }] of pending) {
       const { width, bucket, ttlSeconds } = sightingBucket(windowSeconds, Number(seconds));
       const key = this.keys.bucket(plan, width, bucket);
-      const ids = [...slots];
-      for (let i = 0; i < ids.length; i += PFADD_CHUNK) {
-        writes.push(control.pfadd(key, ...ids.slice(i, i + PFADD_CHUNK)));
+      for (let i = 0; i < slots.length; i += PFADD_CHUNK) {
+        const chunk = slots.hashes.subarray(i, Math.min(i + PFADD_CHUNK, slots.length));
+        writes.push(control.pfadd(key, ...Array.from(chunk)));
       }
       writes.push(control.expire(key, ttlSeconds));
     }
