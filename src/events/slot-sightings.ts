@@ -5,8 +5,8 @@ import { RedisConnections } from '../redis/redis.module';
 import { HeartbeatInput, StoreDecision } from '../sessions/session-store';
 import { activeSlotsKeys, sightingBucket, slotHash } from './active-slots-layout';
 
-/** Elements per PFADD command. */
-const PFADD_CHUNK = 1000;
+/** Elements per PFADD command: building one holds the event loop ~0.2 ms. */
+const PFADD_CHUNK = 500;
 /** Sightings held between flushes at most (repeats included); past it new ones are skipped. */
 const MAX_PENDING_SIGHTINGS = 500_000;
 
@@ -112,16 +112,16 @@ export class SlotSightings implements OnModuleInit, OnApplicationShutdown {
     const control = this.redis.control;
     if (control.status !== 'ready') return;
     const [seconds] = await control.time();
-    const writes: Promise<unknown>[] = [];
+    // One PFADD at a time: building all of a period's commands at once (25,000 hashes at
+    // 5,000/s) held the event loop 7-20 ms, and every heartbeat behind it waited.
     for (const [plan, { windowSeconds, slots }] of pending) {
       const { width, bucket, ttlSeconds } = sightingBucket(windowSeconds, Number(seconds));
       const key = this.keys.bucket(plan, width, bucket);
       for (let i = 0; i < slots.length; i += PFADD_CHUNK) {
         const chunk = slots.hashes.subarray(i, Math.min(i + PFADD_CHUNK, slots.length));
-        writes.push(control.pfadd(key, ...Array.from(chunk)));
+        await control.pfadd(key, ...Array.from(chunk));
       }
-      writes.push(control.expire(key, ttlSeconds));
+      await control.expire(key, ttlSeconds);
     }
-    await Promise.all(writes);
   }
 }
