@@ -453,6 +453,10 @@ async function phaseCpu(ctx) {
 async function phaseOpenLoop(ctx) {
   log(`\n## open loop: ${RATE}/s offered for ${DURATION_S} s × ${ROUNDS} rounds per server, 90/8/2 mix`);
   await warmUp(ctx);
+  // Steady state first: the same rate, unmeasured, so round 1 does not pay for the ramp.
+  for (const name of ctx.servers) {
+    await openLoop({ port: ctx[name].port, token: TOKEN, rate: RATE, durationS: WARMUP_S, nextBody: ctx.mix[name] });
+  }
   const runs = Object.fromEntries(ctx.servers.map((name) => [name, []]));
   for (let round = 0; round < ROUNDS; round++) {
     for (const [name, target] of ctx.servers.map((n) => [n, ctx[n]])) {
