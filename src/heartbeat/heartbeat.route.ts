@@ -32,7 +32,8 @@ export class HeartbeatRoute implements OnApplicationBootstrap {
     fastify.post(HEARTBEAT_PATH, (request) => this.heartbeat(request));
   }
 
-  private async heartbeat(http: FastifyRequest): Promise<HeartbeatResponse> {
+  /** Not async: Fastify catches what it throws, and the decision's promise goes back as is. */
+  private heartbeat(http: FastifyRequest): Promise<HeartbeatResponse> {
     this.tokens.admit(http.headers.authorization, 'license-server');
     const { request, problems } = validateHeartbeat(http.body, this.isPlan);
     if (!request) throw invalidRequest(problems);
