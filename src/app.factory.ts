@@ -44,6 +44,8 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     // Admin paths carry userIds (128) and sessionIds (256 chars), percent-encoded up to 3x;
     // Fastify's default of 100 would answer 414 for valid ids.
     routerOptions: { maxParamLength: 1024 },
+    // usher has no Nest middleware: without @fastify/middie no request runs its onRequest hook.
+    skipMiddie: true,
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, {
     logger,
