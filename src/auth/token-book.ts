@@ -57,7 +57,7 @@ export class TokenBook {
     if (!role) throw new UnauthorizedException('unknown token');
     const caller: Caller = { role, tokenFingerprint: digest.slice(0, 12) };
     if (this.callerByHeader.size < MAX_REMEMBERED_HEADERS)
-      this.callerByHeader.set(header as string, caller);
+      this.callerByHeader.set(match.input, caller);
     return caller;
   }
 }
