@@ -17,6 +17,7 @@ import {
   waitUntilReady,
   withDeadline,
 } from './redis-connection';
+import { WriteCoalescer } from './write-coalescer';
 
 /** Timeout of the connection used off the hot path (admin, plans, background jobs). */
 const CONTROL_COMMAND_TIMEOUT_MS = 2000;
@@ -32,6 +33,8 @@ export class RedisConnections implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger('Redis');
   readonly hot: RedisClient;
   readonly control: RedisClient;
+  /** Heartbeats of one event-loop turn leave as one write on `hot` (see WriteCoalescer). */
+  readonly hotWrites: WriteCoalescer;
   private readonly storeTimeoutMs: number;
 
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
@@ -39,6 +42,7 @@ export class RedisConnections implements OnModuleInit, OnApplicationShutdown {
     // No ioredis command timeout here: every call on this connection is bounded by withDeadline
     // (USHER_STORE_TIMEOUT_MS), and a second timer per heartbeat would only duplicate it.
     this.hot = createRedisClient(config.redis, { connectionName: 'usher-hot' });
+    this.hotWrites = new WriteCoalescer(this.hot);
     this.control = createRedisClient(config.redis, {
       commandTimeoutMs: CONTROL_COMMAND_TIMEOUT_MS,
       connectionName: 'usher-control',

@@ -8,6 +8,7 @@ import { MetricsService } from '../metrics/metrics.service';
 import { PlanRegistry } from '../plans/plan-registry';
 import { RedisConnections } from '../redis/redis.module';
 import { RedisClient, withDeadline } from '../redis/redis-connection';
+import { WriteCoalescer } from '../redis/write-coalescer';
 import { Drm, DRM_LETTER, drmFromLetter } from './session-identity';
 import { userKeys } from './session-keys';
 
@@ -148,6 +149,7 @@ function classify(err: unknown): StoreError {
 @Injectable()
 export class SessionStore {
   private readonly hot: ScriptedClient;
+  private readonly hotWrites: WriteCoalescer;
   private readonly control: ScriptedClient;
   private readonly prefix: string;
   private readonly storeTimeoutMs: number;
@@ -165,6 +167,7 @@ export class SessionStore {
       }
     }
     this.hot = redis.hot as ScriptedClient;
+    this.hotWrites = redis.hotWrites;
     this.control = redis.control as ScriptedClient;
     this.prefix = config.keyPrefix;
     this.storeTimeoutMs = config.storeTimeoutMs;
@@ -172,6 +175,7 @@ export class SessionStore {
 
   async heartbeat(input: HeartbeatInput): Promise<StoreDecision> {
     const keys = userKeys(this.prefix, input.userId);
+    this.hotWrites.hold();
     // A hard bound on the hot path, whatever the client is doing (see withDeadline).
     const reply = (await this.timed('heartbeat', () =>
       withDeadline(
