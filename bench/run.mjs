@@ -324,7 +324,7 @@ async function measured(ctx, pid, run, countOf) {
 }
 
 const formatCpu = (c) =>
-  `CPU µs/req server ${fmt(c.usPerRequest.server, 0)} redis ${fmt(c.usPerRequest.redis, 0)} loadgen ${fmt(c.usPerRequest.bench, 0)}; other processes ${fmt(c.othersCores, 2)} cores`;
+  `CPU µs/req server ${fmt(c.usPerRequest.server, 0)} redis ${fmt(c.usPerRequest.redis, 0)} loadgen ${fmt(c.usPerRequest.bench, 0)}; other processes ${fmt(c.othersCores, 2)} cores; steal ${fmt(c.stealCores, 2)} cores`;
 
 /** JIT warm-up: a short closed-loop run against each server (once per server process). */
 async function warmUp(ctx) {
@@ -478,22 +478,37 @@ async function phaseOpenLoop(ctx) {
   return out;
 }
 
-async function phaseSearch(ctx, atRate, ceiling) {
-  log(`\n## highest offered rate with usher p99 < ${P99_TARGET_MS} ms (${SEARCH_STEPS} steps of ${SEARCH_STEP_S} s)`);
+/**
+ * The highest offered rate each server holds with p99 < 5 ms: on a box too slow (or too noisy)
+ * for the SPEC's 5,000/s, this is the figure that still compares usher with the raw handler.
+ */
+async function phaseSearch(ctx, openLoopResults, closedLoopResults) {
+  log(`\n## highest offered rate with p99 < ${P99_TARGET_MS} ms (${SEARCH_STEPS} steps of ${SEARCH_STEP_S} s per server)`);
   await warmUp(ctx);
+  const out = {};
+  for (const name of ctx.servers) {
+    // Never above what the server served closed-loop: an open loop cannot beat that maximum.
+    const ceiling = closedLoopResults?.[name]?.rps ?? RATE * 3;
+    out[name] = await searchRate(ctx, name, openLoopResults?.[name], ceiling);
+    log(`  ${name}: highest passing rate ${int(out[name].highestPassingRate)}/s`);
+  }
+  return out;
+}
+
+async function searchRate(ctx, name, atRate, ceiling) {
+  const target = ctx[name];
   const steps = [];
   const passes = (r) => r.latency.p99 < P99_TARGET_MS && r.errors === 0 && r.non2xx === 0;
   const tryRate = async (rate) => {
-    const r = await measured(ctx, ctx.usher.pid, () => openLoop({ port: ctx.usher.port, token: TOKEN,
-      rate: Math.round(rate), durationS: SEARCH_STEP_S, nextBody: ctx.mix.usher }), (x) => x.completed);
+    const r = await measured(ctx, target.pid, () => openLoop({ port: target.port, token: TOKEN,
+      rate: Math.round(rate), durationS: SEARCH_STEP_S, nextBody: ctx.mix[name] }), (x) => x.completed);
     const { cpu } = r;
     steps.push({ rate: Math.round(rate), p50: r.latency.p50, p99: r.latency.p99, achieved: r.achieved,
-      pass: passes(r), othersCores: cpu.othersCores });
-    log(`  ${int(rate)}/s: p50 ${fmt(r.latency.p50)}  p99 ${fmt(r.latency.p99)} ms  achieved ${int(r.achieved)}/s  ${passes(r) ? 'pass' : 'miss'}  (other processes ${fmt(cpu.othersCores)} cores)`);
+      pass: passes(r), othersCores: cpu.othersCores, stealCores: cpu.stealCores });
+    log(`  ${name.padEnd(8)} ${int(rate)}/s: p50 ${fmt(r.latency.p50)}  p99 ${fmt(r.latency.p99)} ms  achieved ${int(r.achieved)}/s  ${passes(r) ? 'pass' : 'miss'}  (other processes ${fmt(cpu.othersCores)} cores, steal ${fmt(cpu.stealCores)})`);
     return passes(r);
   };
-  // Bracket the answer (up by 25 % while passing, down by 30 % while missing), then bisect;
-  // never above what usher served closed-loop: an open loop cannot beat the closed-loop maximum.
+  // Bracket the answer (up by 25 % while passing, down by 30 % while missing), then bisect.
   let good = 0;
   let bad = Infinity;
   if (atRate) {
@@ -637,7 +652,11 @@ function summaryRows(results) {
       `rounds ${o.usher.roundP99s.map((x) => fmt(x)).join(' / ')}; raw ${fmt(o.raw.latency.p99)} (${o.raw.roundP99s.map((x) => fmt(x)).join(' / ')}) ms`);
   }
   const s = results.search;
-  if (s) row(`highest rate with p99 < ${P99_TARGET_MS} ms`, `${int(s.highestPassingRate)}/s`, undefined, 'informational');
+  if (s) {
+    row(`highest rate with p99 < ${P99_TARGET_MS} ms: usher ÷ raw`,
+      `${fmt(s.usher.highestPassingRate / s.raw.highestPassingRate)} (${int(s.usher.highestPassingRate)} vs ${int(s.raw.highestPassingRate)}/s)`,
+      undefined, 'informational: what the box allows either server');
+  }
   const sc = results.scale;
   if (sc) {
     const [small, large] = sc.points;
@@ -768,8 +787,7 @@ async function main() {
   }
   if (PHASES.has('open')) results.openLoop = await phaseOpenLoop(ctx);
   if (PHASES.has('search')) {
-    const ceiling = results.closedLoop?.usher.rps ?? RATE * 3;
-    results.search = await phaseSearch(ctx, results.openLoop?.usher, ceiling);
+    results.search = await phaseSearch(ctx, results.openLoop, results.closedLoop);
   }
   if (PHASES.has('admission')) results.admission = await phaseAdmission(ctx);
   if (PHASES.has('scale')) results.scale = await phaseScale(ctx);

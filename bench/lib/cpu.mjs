@@ -4,11 +4,17 @@ import { readFileSync } from 'node:fs';
 
 const TICKS_PER_SECOND = 100; // USER_HZ: 100 on every Linux ABI node runs on
 
+// For the bench's own pid, the CPU of its children that exited and were waited for (cutime +
+// cstime) counts too: the load generator may be a child (the native openloop, see
+// open-loop-native.mjs), which has exited, and been reaped, by the time the meter is read. The
+// long-running children (redis-server, usher, raw) are reaped only when the bench ends, so they do
+// not show in the deltas; they are metered by their own pids.
 function processTicks(pid) {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return Number(fields[11]) + Number(fields[12]); // utime + stime
+    const own = Number(fields[11]) + Number(fields[12]); // utime + stime
+    return pid === process.pid ? own + Number(fields[13]) + Number(fields[14]) : own; // + cutime + cstime
   } catch {
     return NaN;
   }
@@ -18,10 +24,12 @@ function machineTicks() {
   try {
     const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
     const idle = cpu[3] + (cpu[4] ?? 0);
+    const steal = cpu[7] ?? 0;
     const total = cpu.slice(0, 8).reduce((a, b) => a + b, 0);
-    return { busy: total - idle, total };
+    // Steal: time the hypervisor ran something else while a vCPU wanted to run (not "busy").
+    return { busy: total - idle - steal, total, steal };
   } catch {
-    return { busy: NaN, total: NaN };
+    return { busy: NaN, total: NaN, steal: NaN };
   }
 }
 
@@ -50,6 +58,8 @@ export function cpuMeter(pids) {
       others: Math.max(0, busy - ours),
       /** Fraction of all CPUs busy. */
       machineBusy: capacity ? busy / capacity : NaN,
+      /** vCPUs' worth of time the hypervisor took away during the run (a noisy host). */
+      stealCores: (machine.steal - machineBefore.steal) / TICKS_PER_SECOND / seconds,
     };
   };
 }

@@ -10,7 +10,18 @@
 //   fromSchedule   from its exact scheduled instant: adds the generator's own timer lag (a 1 ms
 //                  tick, later when this process is descheduled) — strict wrk2 accounting
 //   service        from the write of the request to its answer (no queueing at all)
+//
+// Which generator runs: the native one (openloop.c, via open-loop-native.mjs) by default, because
+// this JS one costs ~55-90 µs of CPU per request on the 2-vCPU box it shares with the server under
+// test and Redis, and the C one a fraction of that (a few µs of its own; the rest is the kernel's
+// loopback TCP and wake-ups, which any client pays); this JS one with BENCH_LOADGEN=js or when no
+// C compiler is there. Both have the same schedule, latencies and result.
 import { connect } from 'node:net';
+import {
+  buildNativeLoadGenerator,
+  nativeLoadGeneratorAvailable,
+  openLoopNative,
+} from './open-loop-native.mjs';
 
 const TICK_MS = 1;
 const DRAIN_MS = 5_000;
@@ -32,12 +43,34 @@ export function summarize(samples, count) {
   };
 }
 
+// Built here, at load, so that no compile runs (and is charged as load-generator CPU) inside a
+// metered run.
+function nativeGenerator() {
+  if (process.env.BENCH_LOADGEN === 'js' || !nativeLoadGeneratorAvailable()) return false;
+  try {
+    buildNativeLoadGenerator();
+    return true;
+  } catch (err) {
+    process.stderr.write(`open-loop: native load generator unavailable (${err.message}); using the JS one\n`);
+    return false;
+  }
+}
+
+/** 'native' or 'js': the generator openLoop() runs. */
+export const loadGenerator = nativeGenerator() ? 'native' : 'js';
+
 /**
  * Offers `rate` requests/s for `durationS` seconds. `nextBody()` gives each request body.
- * Resolves { offered, sent, completed, achieved, latency, fromSchedule, serviceLatency (each
- * { p50, p90, p99, p999, max } in ms), non2xx, errors, maxConnectionsUsed, lateStarts }.
+ * Resolves { offered, durationS, sent, completed, achieved, latency, fromSchedule, serviceLatency
+ * (each { p50, p90, p99, p999, max } in ms), non2xx, errors, socketErrors, lateStarts,
+ * maxConnectionsUsed }.
  */
-export async function openLoop({ host = '127.0.0.1', port, path = '/v1/heartbeats', token, rate,
+export function openLoop(options) {
+  return loadGenerator === 'native' ? openLoopNative(options) : openLoopJs(options);
+}
+
+/** The JS generator (BENCH_LOADGEN=js, or no C compiler). */
+export async function openLoopJs({ host = '127.0.0.1', port, path = '/v1/heartbeats', token, rate,
   durationS, nextBody, maxConnections = 256, warmConnections = 16 }) {
   const head = `POST ${path} HTTP/1.1\r\nHost: ${host}:${port}\r\nConnection: keep-alive\r\n` +
     (token ? `Authorization: Bearer ${token}\r\n` : '') +
