@@ -46,45 +46,55 @@ export class HeartbeatService {
     private readonly sightings: SlotSightings,
   ) {}
 
-  async decide(request: HeartbeatRequest): Promise<HeartbeatResponse> {
+  /** A promise chain, not an async function: one promise fewer per heartbeat (see SessionStore). */
+  decide(request: HeartbeatRequest): Promise<HeartbeatResponse> {
     const started = process.hrtime.bigint();
     // validateHeartbeat guarantees an id source (customSessionId, sessionId or deviceId).
     const sessionId = effectiveSessionId(this.config.sessionIdSecret, request) as string;
-    let response: HeartbeatResponse;
-    try {
-      const input: HeartbeatInput = {
-        userId: request.userId,
-        release: request.messageType === 'license-release',
-        sessionId,
-        deviceId: request.deviceId,
-        drm: request.drm,
-        contentId: request.contentId,
-        plan: request.plan,
-      };
-      const decision = await this.store.heartbeat(input);
-      this.storeRecovered();
-      response = this.respond(sessionId, decision);
-      // Both only hand data over in memory: no I/O, no waiting, never a throw (STYLE hot path).
-      this.events.decided(input, decision);
-      this.sightings.sighted(input, decision);
-      if (decision.removed) {
-        this.metrics.evictions.inc(
-          { plan: decision.plan, cause: decision.removed.cause },
-          decision.removed.slots,
-        );
-      }
-    } catch (err) {
-      if (err instanceof DeviceRequiredError) throw invalidRequest([err.message]);
-      if (!(err instanceof StoreError)) throw err;
-      response = this.degraded(sessionId, request, err);
-    }
-    this.metrics.heartbeats.inc({
-      decision: response.decision,
-      reason: response.reason,
+    const input: HeartbeatInput = {
+      userId: request.userId,
+      release: request.messageType === 'license-release',
+      sessionId,
+      deviceId: request.deviceId,
       drm: request.drm,
-      message_type: request.messageType,
-      plan: response.plan,
-    });
+      contentId: request.contentId,
+      plan: request.plan,
+    };
+    return this.store.heartbeat(input).then(
+      (decision) => {
+        this.storeRecovered();
+        const response = this.respond(sessionId, decision);
+        // Both only hand data over in memory: no I/O, no waiting, never a throw (STYLE hot path).
+        this.events.decided(input, decision);
+        this.sightings.sighted(input, decision);
+        if (decision.removed) {
+          this.metrics.evictions.inc(
+            { plan: decision.plan, cause: decision.removed.cause },
+            decision.removed.slots,
+          );
+        }
+        return this.answered(request, response, started);
+      },
+      (err: unknown) => {
+        if (err instanceof DeviceRequiredError) throw invalidRequest([err.message]);
+        if (!(err instanceof StoreError)) throw err;
+        return this.answered(request, this.degraded(sessionId, request, err), started);
+      },
+    );
+  }
+
+  private answered(
+    request: HeartbeatRequest,
+    response: HeartbeatResponse,
+    started: bigint,
+  ): HeartbeatResponse {
+    this.metrics.countHeartbeat(
+      response.decision,
+      response.reason,
+      request.drm,
+      request.messageType,
+      response.plan,
+    );
     this.metrics.observeHeartbeat(response.decision, started);
     return response;
   }

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { HeartbeatCounts } from './heartbeat-counts';
 
 function secondsSince(started: bigint): number {
   return Number(process.hrtime.bigint() - started) / 1e9;
@@ -24,11 +25,19 @@ export class MetricsService {
   readonly registry = new Registry();
   private planLimits: () => PlanLimit[] = () => [];
 
+  private readonly heartbeatCounts = new HeartbeatCounts();
+
   readonly heartbeats = new Counter({
     name: 'usher_heartbeats_total',
     help: 'Heartbeats answered, by decision and reason',
     labelNames: ['decision', 'reason', 'drm', 'message_type', 'plan'] as const,
     registers: [this.registry],
+    collect: () => {
+      this.heartbeats.reset();
+      for (const { labels, count } of this.heartbeatCounts.cells()) {
+        this.heartbeats.inc(labels, count);
+      }
+    },
   });
 
   readonly heartbeatDuration = new Histogram({
@@ -98,6 +107,17 @@ export class MetricsService {
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** Counts one answered heartbeat in usher_heartbeats_total. */
+  countHeartbeat(
+    decision: string,
+    reason: string,
+    drm: string,
+    messageType: string,
+    plan: string,
+  ): void {
+    this.heartbeatCounts.count(decision, reason, drm, messageType, plan);
   }
 
   /** Records a heartbeat decided since `started` (a process.hrtime.bigint() reading). */
