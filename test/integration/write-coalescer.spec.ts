@@ -6,7 +6,7 @@ import {
   RedisClient,
   waitUntilReady,
 } from '../../src/redis/redis-connection';
-import { WriteCoalescer } from '../../src/redis/write-coalescer';
+import { MAX_BATCH, WriteCoalescer } from '../../src/redis/write-coalescer';
 import { SessionStore } from '../../src/sessions/session-store';
 import { startCluster, TestCluster } from '../support/redis-cluster';
 import { startRedis, TestRedis } from '../support/redis-server';
@@ -60,11 +60,27 @@ describe('WriteCoalescer on a single node', () => {
 
   it("sends one turn's commands as one write, each answered with its own reply", async () => {
     const before = await readsProcessed(redis.client);
-    coalescer.hold();
+    new WriteCoalescer(client, COMMANDS).hold();
     const replies = await Promise.all(values('held').map((v) => client.echo(v)));
     const reads = (await readsProcessed(redis.client)) - before;
     expect(replies).toEqual(values('held'));
     expect(reads).toBeLessThanOrEqual(2);
+  });
+
+  it('lets a full batch go at once: 20 commands leave as 8, 8 and the last 4 at the turn end', async () => {
+    const uncork = jest.spyOn(client.stream, 'uncork');
+    const replies = values('batched')
+      .slice(0, 20)
+      .map((v) => {
+        coalescer.hold();
+        return client.echo(v);
+      });
+    expect(MAX_BATCH).toBe(8);
+    expect(uncork).toHaveBeenCalledTimes(2);
+    await nextTurn();
+    expect(uncork).toHaveBeenCalledTimes(3);
+    expect(await Promise.all(replies)).toEqual(values('batched').slice(0, 20));
+    uncork.mockRestore();
   });
 
   it('holds for one turn only: the next turn writes at once again', async () => {
@@ -106,7 +122,7 @@ describe("the session store's heartbeats", () => {
     await redis.stop();
   });
 
-  it('of one turn reach Redis together, each decided for its own user', async () => {
+  it('of one turn reach Redis in batches, each decided for its own user', async () => {
     const store = app.get(SessionStore);
     const users = values('user');
     // The first script call on a connection is an EVAL carrying the script (ioredis); then EVALSHA.
@@ -120,9 +136,9 @@ describe("the session store's heartbeats", () => {
     );
     const reads = (await readsProcessed(redis.client)) - before;
     expect(decisions.map((d) => d.reason)).toEqual(users.map(() => 'admitted'));
-    // One read for the 50 scripts and one for INFO; a background read (plan-version poll, queue
-    // workers) may fall within the window, never one per heartbeat.
-    expect(reads).toBeLessThanOrEqual(4);
+    // 50 scripts in batches of MAX_BATCH, one read for INFO, and perhaps one background read
+    // (plan-version poll, queue workers) in the window: never one read per heartbeat.
+    expect(reads).toBeLessThanOrEqual(Math.ceil(COMMANDS / MAX_BATCH) + 2);
   });
 });
 
@@ -156,7 +172,7 @@ describe('WriteCoalescer on a 3-master cluster', () => {
     // masterOf's short-lived connections count reads as they close: let them go first.
     await new Promise((r) => setTimeout(r, 300));
     const before = await Promise.all(masters.map(readsProcessed));
-    new WriteCoalescer(client).hold();
+    new WriteCoalescer(client, keys.length).hold();
     const replies = await Promise.all(keys.map((k) => client.set(k, k)));
     const after = await Promise.all(masters.map(readsProcessed));
     expect(replies.every((r) => r === 'OK')).toBe(true);
