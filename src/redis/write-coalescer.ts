@@ -11,16 +11,19 @@ import type { RedisClient } from './redis-connection';
 export const MAX_BATCH = 8;
 
 /**
- * Gathers the commands a client writes in one event-loop turn into few socket writes.
+ * Gathers the commands a client writes while Redis is busy with earlier ones into few socket
+ * writes (Nagle's algorithm for the Redis connection).
  *
  * The heartbeats that arrive together (one poll phase of the event loop) each write one EVALSHA.
  * Written one by one, each costs a write syscall here, a read and a wake-up in Redis and a reply
- * write there. Corked until the loop's check phase (setImmediate, right after the poll phase that
- * parsed them), or until MAX_BATCH of them are held, they leave as one writev, Redis reads them at
- * once and answers them in one write. Alone on the loop, a command waits only for the end of the
- * current turn (microseconds); under a backlog, batches form by themselves, and so each heartbeat
- * costs less exactly when the process is busiest. Unlike ioredis auto-pipelining, no Pipeline
- * object is built per batch (docs/performance.md: those batches outlived the young generation).
+ * write there. A command that finds nothing in flight goes at once: Redis is idle, so any wait
+ * would be pure latency (measured: +0.3 ms p50 at 3,000/s when every command waited). One that
+ * finds commands in flight would queue behind them in Redis anyway: it is corked until the loop's
+ * check phase (setImmediate, right after the poll phase that parsed it) or until MAX_BATCH are
+ * held, and they leave as one writev that Redis reads at once and answers in one write. Under a
+ * backlog, batches form by themselves, and so each heartbeat costs less exactly when the process
+ * is busiest. Unlike ioredis auto-pipelining, no Pipeline object is built per batch
+ * (docs/performance.md: those batches outlived the young generation).
  */
 export class WriteCoalescer {
   private corked: Writable[] = [];
@@ -36,20 +39,21 @@ export class WriteCoalescer {
     private readonly maxBatch = MAX_BATCH,
   ) {}
 
-  /** Call before writing a command: it leaves with the others of this turn. */
+  /** Call before writing a command: it leaves at once or with the others of this turn. */
   hold(): void {
-    if (this.corked.length) {
-      if (this.held++ < this.maxBatch) return;
-      this.flush(); // a full batch goes now; this command starts the next one
-    }
+    if (this.held >= this.maxBatch) this.flush(); // a full batch goes now
     for (const node of nodesOf(this.client)) {
-      // A connecting or broken node fails its command by itself (no offline queue): leave it be.
-      if (node.status !== 'ready' || !node.stream?.writable) continue;
-      node.stream.cork();
-      this.corked.push(node.stream);
+      const stream = node.stream;
+      // Redis idle on this connection (nothing in flight): the command goes at once, with no
+      // wait for the turn to end (Nagle's rule). A connecting or broken node fails its command
+      // by itself (no offline queue): leave it be.
+      if (node.status !== 'ready' || !stream?.writable || stream.writableCorked) continue;
+      if (node.commandQueue.length === 0) continue;
+      stream.cork();
+      this.corked.push(stream);
     }
     if (!this.corked.length) return;
-    this.held = 1;
+    this.held++;
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       setImmediate(this.flushAtTurnEnd);
