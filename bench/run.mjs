@@ -22,6 +22,8 @@
 //   BENCH_QUIET_WAIT_S before each measured run, wait up to this long for other processes on the
 //                      machine to use < 0.15 cores, and measure a run again (twice at most) when
 //                      they took > 0.25 cores during it (default 0: measure once; noise reported)
+//   BENCH_LOADGEN=js   the JavaScript open-loop client instead of the C one (bench/lib/openloop.c,
+//                      compiled with cc on first use; the JS one also runs when there is no cc)
 //   BENCH_RAW_AUTOPIPELINING=1  raw references with ioredis auto-pipelining, as usher's hot
 //                      connection has it (default: ioredis defaults, as a minimal handler has)
 //   BENCH_SKIP_BUILD=1 use dist/ as it is (default: npm run build when src/ is newer)
