@@ -3,6 +3,7 @@ import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { MetricsService } from '../../src/metrics/metrics.service';
 import { PlanRegistry } from '../../src/plans/plan-registry';
 import { RedisConnections } from '../../src/redis/redis.module';
+import { WriteCoalescer } from '../../src/redis/write-coalescer';
 import { userKeys } from '../../src/sessions/session-keys';
 import { SessionStore } from '../../src/sessions/session-store';
 import { startRedis, TestRedis } from '../support/redis-server';
@@ -42,6 +43,7 @@ describe('session storage with Redis defaults', () => {
     // The app's own SessionStore class, on the private server that holds nothing but sessions.
     const connections = {
       hot: sessionRedis.client,
+      hotWrites: new WriteCoalescer(sessionRedis.client),
       control: sessionRedis.client,
     } as unknown as RedisConnections;
     store = new SessionStore(connections, config, app.get(PlanRegistry), app.get(MetricsService));

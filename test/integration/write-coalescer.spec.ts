@@ -1,5 +1,10 @@
+import { ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import Redis, { Cluster } from 'ioredis';
+import { freePort } from '../../src/redis/local-redis';
 import {
   closeRedisClient,
   createRedisClient,
@@ -8,8 +13,9 @@ import {
 } from '../../src/redis/redis-connection';
 import { MAX_BATCH, WriteCoalescer } from '../../src/redis/write-coalescer';
 import { SessionStore } from '../../src/sessions/session-store';
-import { startCluster, TestCluster } from '../support/redis-cluster';
-import { startRedis, TestRedis } from '../support/redis-server';
+import { askWith, killProcess, startCluster, TestCluster, waitFor } from '../support/redis-cluster';
+import { spawnRedis, startRedis, TestRedis } from '../support/redis-server';
+import { makeCertificates, tlsServerArgs } from '../support/tls-certs';
 import { startApp, testConfig } from '../support/test-app';
 
 const COMMANDS = 50;
@@ -113,6 +119,50 @@ describe('WriteCoalescer on a single node', () => {
     expect(() => new WriteCoalescer(down).hold()).not.toThrow();
     await expect(down.echo('x')).rejects.toThrow();
     down.disconnect();
+  });
+});
+
+describe('WriteCoalescer over TLS', () => {
+  let dir: string;
+  let server: ChildProcess;
+  let client: Redis;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'usher-coalescer-tls-'));
+    const certs = await makeCertificates(dir);
+    const port = await freePort();
+    server = spawnRedis(port, tlsServerArgs(port, certs), dir);
+    await waitFor(
+      'TLS redis-server',
+      async () => (await askWith({ tls: { ca: certs.ca } }, port, 'PING')) === 'PONG',
+      10_000,
+    );
+    client = createRedisClient(
+      { mode: 'single', url: `rediss://127.0.0.1:${port}`, tls: true, tlsCa: certs.ca },
+      { connectionName: 't' },
+    ) as Redis;
+    await waitUntilReady(client, 5000);
+  });
+  afterAll(async () => {
+    await closeRedisClient(client);
+    await killProcess(server);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('corks the TLS socket alike: batches of 8, every reply to its own command', async () => {
+    const coalescer = new WriteCoalescer(client);
+    const uncork = jest.spyOn(client.stream, 'uncork');
+    const replies = values('tls')
+      .slice(0, 20)
+      .map((v) => {
+        coalescer.hold();
+        return client.echo(v);
+      });
+    expect(uncork).toHaveBeenCalledTimes(2);
+    await nextTurn();
+    expect(uncork).toHaveBeenCalledTimes(3);
+    expect(await Promise.all(replies)).toEqual(values('tls').slice(0, 20));
+    uncork.mockRestore();
   });
 });
 
