@@ -33,7 +33,7 @@ export class RedisConnections implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger('Redis');
   readonly hot: RedisClient;
   readonly control: RedisClient;
-  /** Heartbeats of one event-loop turn leave as one write on `hot` (see WriteCoalescer). */
+  /** Heartbeats that would queue behind one in flight leave together on `hot` (WriteCoalescer). */
   readonly hotWrites: WriteCoalescer;
   private readonly storeTimeoutMs: number;
 
