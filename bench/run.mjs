@@ -24,8 +24,8 @@
 //                      they took > 0.25 cores during it (default 0: measure once; noise reported)
 //   BENCH_LOADGEN=js   the JavaScript open-loop client instead of the C one (bench/lib/openloop.c,
 //                      compiled with cc on first use; the JS one also runs when there is no cc)
-//   BENCH_RAW_AUTOPIPELINING=1  raw references with ioredis auto-pipelining, as usher's hot
-//                      connection has it (default: ioredis defaults, as a minimal handler has)
+//   BENCH_RAW_AUTOPIPELINING=1  raw references with ioredis auto-pipelining (usher has none: its
+//                      hot connection coalesces writes itself; default: ioredis defaults)
 //   BENCH_SKIP_BUILD=1 use dist/ as it is (default: npm run build when src/ is newer)
 //   BENCH_USHER_ROOT   bench the usher checkout there (its dist/) instead of this one: e.g. a
 //                      `git archive` snapshot while others edit this tree

@@ -155,6 +155,26 @@ function toDecision([
   };
 }
 
+function toUserSessions([
+  plan,
+  countBy,
+  maxStreams,
+  activeStreams,
+  interval,
+  grace,
+  rows,
+]: UserSessionsReply): UserSessions {
+  return {
+    plan,
+    countBy,
+    maxStreams,
+    activeStreams,
+    renewalIntervalSeconds: interval,
+    graceSeconds: grace,
+    sessions: rows.map(toSession),
+  };
+}
+
 function classify(err: unknown): StoreError {
   if (err instanceof StoreError) return err;
   const message = (err as Error)?.message ?? '';
@@ -224,12 +244,13 @@ export class SessionStore {
         ) as Promise<HeartbeatReply>,
         this.storeTimeoutMs,
       ),
-    ).then(toDecision);
+      toDecision,
+    );
   }
 
-  async userSessions(userId: string): Promise<UserSessions> {
+  userSessions(userId: string): Promise<UserSessions> {
     const keys = userKeys(this.prefix, userId);
-    const [plan, countBy, maxStreams, activeStreams, interval, grace, rows] = (await this.timed(
+    return this.timed(
       'user_sessions',
       process.hrtime.bigint(),
       this.control.usherUserSessions(
@@ -237,26 +258,18 @@ export class SessionStore {
         keys.override,
         this.plans.defaultPlanName,
         this.plans.planTable(),
-      ),
-    )) as UserSessionsReply;
-    return {
-      plan,
-      countBy,
-      maxStreams,
-      activeStreams,
-      renewalIntervalSeconds: interval,
-      graceSeconds: grace,
-      sessions: rows.map(toSession),
-    };
+      ) as Promise<UserSessionsReply>,
+      toUserSessions,
+    );
   }
 
   /** Ends one session, or all of the user's when sessionId is omitted; returns what was live. */
-  async terminate(
+  terminate(
     userId: string,
     sessionId?: string,
   ): Promise<{ plan: string; sessions: StoredSession[] }> {
     const keys = userKeys(this.prefix, userId);
-    const [plan, rows] = (await this.timed(
+    return this.timed(
       'terminate',
       process.hrtime.bigint(),
       this.control.usherTerminate(
@@ -265,22 +278,27 @@ export class SessionStore {
         sessionId ?? '',
         this.plans.defaultPlanName,
         this.plans.planTable(),
-      ),
-    )) as TerminateReply;
-    return { plan, sessions: rows.map(toSession) };
+      ) as Promise<TerminateReply>,
+      ([plan, rows]) => ({ plan, sessions: rows.map(toSession) }),
+    );
   }
 
   /**
-   * Times a store call issued at `started` (a process.hrtime.bigint() reading taken before it)
-   * and classifies its failure (usher_store_errors_total). A promise chain,
-   * not an async function: on the hot path every extra promise and suspended frame is garbage
-   * that a scavenge may find alive (docs/performance.md).
+   * Times a store call issued at `started` (a process.hrtime.bigint() reading taken before it),
+   * classifies its failure (usher_store_errors_total) and turns its reply into the result, all in
+   * one promise step: on the hot path every extra promise and suspended frame is garbage that a
+   * scavenge may find alive (docs/performance.md). What `toResult` throws is not a store failure.
    */
-  private timed<T>(operation: string, started: bigint, call: Promise<T>): Promise<T> {
+  private timed<Reply, Result>(
+    operation: string,
+    started: bigint,
+    call: Promise<Reply>,
+    toResult: (reply: Reply) => Result,
+  ): Promise<Result> {
     return call.then(
-      (value) => {
+      (reply) => {
         this.metrics.observeStore(operation, started);
-        return value;
+        return toResult(reply);
       },
       (err: unknown) => {
         this.metrics.observeStore(operation, started);
