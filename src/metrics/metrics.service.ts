@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import { HeartbeatCounts } from './heartbeat-counts';
+import { LatencyHistogram } from './latency-histogram';
 
 function secondsSince(started: bigint): number {
   return Number(process.hrtime.bigint() - started) / 1e9;
@@ -40,21 +41,22 @@ export class MetricsService {
     },
   });
 
-  readonly heartbeatDuration = new Histogram({
-    name: 'usher_heartbeat_duration_seconds',
-    help: 'Time to decide a heartbeat, from validated request to response',
-    labelNames: ['decision'] as const,
-    buckets: LATENCY_BUCKETS_SECONDS,
-    registers: [this.registry],
-  });
+  // Observed on every heartbeat, twice: cells resolved once per label value (LatencyHistogram).
+  private readonly heartbeatDuration = new LatencyHistogram(
+    'usher_heartbeat_duration_seconds',
+    'Time to decide a heartbeat, from validated request to response',
+    'decision',
+    LATENCY_BUCKETS_SECONDS,
+    this.registry,
+  );
 
-  readonly storeDuration = new Histogram({
-    name: 'usher_store_duration_seconds',
-    help: 'Time of one store (Redis) operation',
-    labelNames: ['operation'] as const,
-    buckets: LATENCY_BUCKETS_SECONDS,
-    registers: [this.registry],
-  });
+  private readonly storeDuration = new LatencyHistogram(
+    'usher_store_duration_seconds',
+    'Time of one store (Redis) operation',
+    'operation',
+    LATENCY_BUCKETS_SECONDS,
+    this.registry,
+  );
 
   readonly storeErrors = new Counter({
     name: 'usher_store_errors_total',
@@ -97,13 +99,10 @@ export class MetricsService {
     },
   });
 
-  // Hot-path histograms by label value, resolved once: prom-client's startTimer() hashes the
-  // labels and reads the clock as an array on every call (~1.6 µs against ~0.7 µs this way).
   private readonly heartbeatDurationBy = {
-    allow: this.heartbeatDuration.labels('allow'),
-    deny: this.heartbeatDuration.labels('deny'),
+    allow: this.heartbeatDuration.cell('allow'),
+    deny: this.heartbeatDuration.cell('deny'),
   };
-  private readonly storeDurationBy = new Map<string, Histogram.Internal<'operation'>>();
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
@@ -127,12 +126,7 @@ export class MetricsService {
 
   /** Records a store operation that began at `started` (a process.hrtime.bigint() reading). */
   observeStore(operation: string, started: bigint): void {
-    let histogram = this.storeDurationBy.get(operation);
-    if (!histogram) {
-      histogram = this.storeDuration.labels(operation);
-      this.storeDurationBy.set(operation, histogram);
-    }
-    histogram.observe(secondsSince(started));
+    this.storeDuration.cell(operation).observe(secondsSince(started));
   }
 
   /** The plans module tells the gauge where current limits come from; read at scrape time. */
