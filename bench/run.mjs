@@ -19,9 +19,10 @@
 //   BENCH_USHER_NODE_FLAGS  node/V8 flags for usher (e.g. --max-semi-space-size=64, --trace-gc)
 //   BENCH_RAW_NODE_FLAGS    the same for the raw reference
 //   BENCH_REDIS_ARGS   extra redis-server arguments (e.g. "--appendonly yes")
-//   BENCH_QUIET_WAIT_S before each measured run, wait up to this long for other processes on the
+//   BENCH_QUIET_WAIT_S before each measured run, wait up to this long for other processes (and steal) on the
 //                      machine to use < 0.15 cores, and measure a run again (twice at most) when
-//                      they took > 0.25 cores during it (default 0: measure once; noise reported)
+//                      they took > 0.25 cores during it, keeping the least disturbed attempt
+//                      (default 0: measure once; noise reported)
 //   BENCH_LOADGEN=js   the JavaScript open-loop client instead of the C one (bench/lib/openloop.c,
 //                      compiled with cc on first use; the JS one also runs when there is no cc)
 //   BENCH_RAW_AUTOPIPELINING=1  raw references with ioredis auto-pipelining (usher has none: its
