@@ -33,16 +33,28 @@ export class WriteCoalescer {
     this.flushScheduled = false;
     this.flush();
   };
+  /**
+   * The connections the client writes on: itself, or every master of a cluster (asked each time,
+   * as the topology changes). A single node's list is built once, not once per heartbeat.
+   */
+  private readonly nodes: () => Redis[];
 
   constructor(
-    private readonly client: RedisClient,
+    client: RedisClient,
     private readonly maxBatch = MAX_BATCH,
-  ) {}
+  ) {
+    if (client instanceof Cluster) {
+      this.nodes = () => client.nodes('master');
+    } else {
+      const single = [client];
+      this.nodes = () => single;
+    }
+  }
 
   /** Call before writing a command: it leaves at once or with the others of this turn. */
   hold(): void {
     if (this.held >= this.maxBatch) this.flush(); // a full batch goes now
-    for (const node of nodesOf(this.client)) {
+    for (const node of this.nodes()) {
       const stream = node.stream;
       // Redis idle on this connection (nothing in flight): the command goes at once, with no
       // wait for the turn to end (Nagle's rule). A connecting or broken node fails its command
@@ -66,9 +78,4 @@ export class WriteCoalescer {
     this.held = 0;
     for (const stream of streams) stream.uncork();
   }
-}
-
-/** The connections a client writes on: itself, or every master of a cluster. */
-function nodesOf(client: RedisClient): Redis[] {
-  return client instanceof Cluster ? client.nodes('master') : [client];
 }
