@@ -378,23 +378,23 @@ async function phaseClosedLoop(ctx) {
       if (round === 0) ctx.profileWindows[name] = { from: startUs, to: endUs };
       if (firstUsherRun) {
         const heartbeats = r.requests - r.non2xx;
-        const measured = Object.entries(r.commandStats)
+        const commands = Object.entries(r.commandStats)
           .filter(([cmd]) => !/^(config|info)/.test(cmd))
           .sort((a, b) => b[1].calls - a[1].calls);
         delete r.commandStats;
         // Heartbeat commands vs background work (plan-version polls, BullMQ workers, active-slots
         // sightings flushed in batches): the latter are counted, not divided per heartbeat.
-        const perHeartbeat = measured.filter(([, c]) => c.calls / heartbeats >= 0.005);
+        const perHeartbeat = commands.filter(([, c]) => c.calls / heartbeats >= 0.005);
         calls = {
           heartbeats,
           perHeartbeat: Object.fromEntries(
             perHeartbeat.map(([cmd, c]) => [cmd, Number((c.calls / heartbeats).toFixed(3))]),
           ),
           background: Object.fromEntries(
-            measured.filter(([, c]) => c.calls / heartbeats < 0.005).map(([cmd, c]) => [cmd, c.calls]),
+            commands.filter(([, c]) => c.calls / heartbeats < 0.005).map(([cmd, c]) => [cmd, c.calls]),
           ),
           // EVALSHA's time includes the commands the script runs.
-          usecPerCall: Object.fromEntries(measured.map(([cmd, c]) => [cmd, c.usecPerCall])),
+          usecPerCall: Object.fromEntries(commands.map(([cmd, c]) => [cmd, c.usecPerCall])),
         };
         reasons = r.reasons;
         delete r.reasons;
