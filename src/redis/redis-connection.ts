@@ -19,6 +19,11 @@ const retryStrategy = (attempt: number) => Math.min(50 * attempt, 1000);
 
 /** A sentinel that does not answer this fast is skipped for the next one. */
 const SENTINEL_COMMAND_TIMEOUT_MS = 1000;
+/** Pause before a Sentinel client that ended by itself connects again (reconnectWhenEnded). */
+const RECONNECT_AFTER_END_MS = 100;
+
+/** Sentinel clients their owner closed: the only ones that may stay ended. */
+const closedOnPurpose = new WeakSet<Redis>();
 
 /**
  * READONLY: the node we are connected to was demoted to a replica by a failover while our
@@ -78,22 +83,57 @@ export function createRedisClient(target: RedisTarget, options: ConnectionOption
       return new Cluster(target.nodes, cluster);
     }
     case 'sentinel':
-      return new Redis({
-        ...base,
-        ...auth,
-        sentinels: target.sentinels,
-        name: target.masterName,
-        sentinelPassword: target.sentinelPassword,
-        tls,
-        sentinelTLS: tls,
-        enableTLSForSentinelMode: Boolean(tls),
-        sentinelRetryStrategy: retryStrategy,
-        sentinelCommandTimeout: SENTINEL_COMMAND_TIMEOUT_MS,
-        // Subscribe to +switch-master: move to the new master as soon as Sentinel names it.
-        failoverDetector: true,
-        reconnectOnError,
-      });
+      return reconnectWhenEnded(
+        new Redis({
+          ...base,
+          ...auth,
+          sentinels: target.sentinels,
+          name: target.masterName,
+          sentinelPassword: target.sentinelPassword,
+          tls,
+          sentinelTLS: tls,
+          enableTLSForSentinelMode: Boolean(tls),
+          sentinelRetryStrategy: retryStrategy,
+          sentinelCommandTimeout: SENTINEL_COMMAND_TIMEOUT_MS,
+          // Subscribe to +switch-master: move to the new master as soon as Sentinel names it.
+          failoverDetector: true,
+          reconnectOnError,
+        }),
+      );
   }
+}
+
+/**
+ * ioredis 5 can end a Sentinel client for good in a failover: when +switch-master reaches the
+ * failover detector of an earlier connection while the client is asking the sentinels for the
+ * master again, that connect attempt is aborted ("Connection is closed") and the client goes to
+ * "end" without retrying (seen in 2 of 10 crash tests here, on usher's connections and BullMQ's
+ * blocking ones alike; redis/ioredis#1683 reports it in production). Every command would fail
+ * until a restart, so a Sentinel client that ends without being closed connects again.
+ * "Closed" is what its owner asked for (quit, disconnect: usher's or BullMQ's), so those two are
+ * wrapped to say so; duplicates (subscribers, BullMQ's blocking connections) get the same guard.
+ */
+function reconnectWhenEnded(client: Redis): Redis {
+  const { disconnect, quit, duplicate } = client;
+  client.disconnect = (reconnect?: boolean) => {
+    if (!reconnect) closedOnPurpose.add(client);
+    disconnect.call(client, reconnect);
+  };
+  client.quit = ((callback?: Parameters<Redis['quit']>[0]) => {
+    closedOnPurpose.add(client);
+    return quit.call(client, callback);
+  }) as Redis['quit'];
+  client.duplicate = (override?: Partial<RedisOptions>) =>
+    reconnectWhenEnded(duplicate.call(client, override));
+  client.on('end', () => {
+    if (closedOnPurpose.has(client)) return;
+    setTimeout(() => {
+      if (closedOnPurpose.has(client) || client.status !== 'end') return;
+      // A failed attempt ends the client again, which schedules the next one.
+      client.connect().catch(() => undefined);
+    }, RECONNECT_AFTER_END_MS).unref();
+  });
+  return client;
 }
 
 /** The entries whose value is set, so they do not override what a URL says. */
