@@ -22,9 +22,6 @@ const SENTINEL_COMMAND_TIMEOUT_MS = 1000;
 /** Pause before a Sentinel client that ended by itself connects again (reconnectWhenEnded). */
 const RECONNECT_AFTER_END_MS = 100;
 
-/** Sentinel clients their owner closed: the only ones that may stay ended. */
-const closedOnPurpose = new WeakSet<Redis>();
-
 /**
  * READONLY: the node we are connected to was demoted to a replica by a failover while our
  * connection stayed open (a DNS endpoint that now names another primary, or a Sentinel
@@ -115,20 +112,22 @@ export function createRedisClient(target: RedisTarget, options: ConnectionOption
  */
 function reconnectWhenEnded(client: Redis): Redis {
   const { disconnect, quit, duplicate } = client;
+  // Set once its owner closes it: the only way this client may stay ended.
+  let closedOnPurpose = false;
   client.disconnect = (reconnect?: boolean) => {
-    if (!reconnect) closedOnPurpose.add(client);
+    if (!reconnect) closedOnPurpose = true;
     disconnect.call(client, reconnect);
   };
   client.quit = ((callback?: Parameters<Redis['quit']>[0]) => {
-    closedOnPurpose.add(client);
+    closedOnPurpose = true;
     return quit.call(client, callback);
   }) as Redis['quit'];
   client.duplicate = (override?: Partial<RedisOptions>) =>
     reconnectWhenEnded(duplicate.call(client, override));
   client.on('end', () => {
-    if (closedOnPurpose.has(client)) return;
+    if (closedOnPurpose) return;
     setTimeout(() => {
-      if (closedOnPurpose.has(client) || client.status !== 'end') return;
+      if (closedOnPurpose || client.status !== 'end') return;
       // A failed attempt ends the client again, which schedules the next one.
       client.connect().catch(() => undefined);
     }, RECONNECT_AFTER_END_MS).unref();

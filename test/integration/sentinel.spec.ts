@@ -43,7 +43,8 @@ async function decided(beat: Beat, body: Omit<HeartbeatBody, 'userId'>): Promise
   const started = performance.now();
   for (;;) {
     const { reason } = (await beat(body)).body;
-    if (reason !== 'degraded' || performance.now() - started > SETTLE_BOUND_MS) return `${reason}`;
+    if (reason !== 'degraded' || performance.now() - started > SETTLE_BOUND_MS)
+      return String(reason);
     await sleep(50);
   }
 }
