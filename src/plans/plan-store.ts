@@ -104,13 +104,13 @@ export class PlanStore {
 
   /** Subscribes a dedicated connection to the change channel; the caller closes it. */
   subscribe(onChange: (version: string) => void): RedisClient {
-    const subscriber = this.redis.duplicate();
+    const subscriber = this.redis.subscriberConnection();
     const channel = this.keys.changes;
     subscriber.on('message', (from: string, message: string) => {
       if (from === channel) onChange(message);
     });
-    // Without an offline queue SUBSCRIBE must wait for the connection; ioredis re-subscribes by
-    // itself after a reconnect, and a repeated SUBSCRIBE is harmless.
+    // Without an offline queue SUBSCRIBE must wait for the connection, and every reconnect
+    // needs it again (subscriberConnection: ioredis does not re-subscribe on its own).
     const subscribe = () => void subscriber.subscribe(channel).catch(() => undefined);
     subscriber.on('ready', subscribe);
     if (subscriber.status === 'ready') subscribe();

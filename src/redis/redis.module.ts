@@ -86,9 +86,18 @@ export class RedisConnections implements OnModuleInit, OnApplicationShutdown {
     }
   }
 
-  /** A dedicated connection (pub/sub subscribers cannot share one). */
-  duplicate(): RedisClient {
-    const client = this.control.duplicate();
+  /**
+   * A dedicated connection for a pub/sub subscriber (it cannot share one); the caller subscribes
+   * again on every 'ready'. ioredis's own re-subscribe is off: it sends SUBSCRIBE on 'ready'
+   * without handling a rejection, and with no offline queue a connection that drops again at once
+   * (a Sentinel failover) rejects it: an unhandled rejection. The cluster client's subscriber
+   * has its own offline queue and keeps its re-subscribe.
+   */
+  subscriberConnection(): RedisClient {
+    const client =
+      this.control instanceof Cluster
+        ? this.control.duplicate()
+        : this.control.duplicate({ autoResubscribe: false });
     client.on('error', () => undefined);
     return client;
   }

@@ -434,6 +434,22 @@ describe('admin API: plans', () => {
       expect(await eventually(bSees(1), PROPAGATION_MS)).toBe(true);
     });
 
+    it('subscribes again when its subscriber connection is dropped (usher re-subscribes, not ioredis)', async () => {
+      const channel = `${keyPrefix}:plans:changed`;
+      const subscribers = async () =>
+        Number(((await redis.client.pubsub('NUMSUB', channel)) as [string, number])[1]);
+      const bothSubscribed = async () => (await subscribers()) === 2;
+      expect(await eventually(bothSubscribed, 5000, 50)).toBe(true);
+      await redis.client.client('KILL', 'TYPE', 'pubsub');
+      expect(await subscribers()).toBe(0);
+      expect(await eventually(bothSubscribed, 5000, 50)).toBe(true);
+      // Pub/sub again, not the version check: the message reaches B at once.
+      await adminCall(a, 'put', '/v1/plans/basic', { maxStreams: 7 }).expect(200);
+      expect(await eventually(bSees(7), PROPAGATION_MS)).toBe(true);
+      await adminCall(a, 'delete', '/v1/plans/basic').expect(204);
+      expect(await eventually(bSees(1), PROPAGATION_MS)).toBe(true);
+    });
+
     it('an instance started later serves the API plans from its first request', async () => {
       await adminCall(a, 'put', '/v1/plans/latecomer', { maxStreams: 8 }).expect(201);
       const c = await startApp(testConfig(redis.url, { plans: PLANS, keyPrefix }));
