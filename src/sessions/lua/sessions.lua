@@ -1,0 +1,177 @@
+-- sessions.lua: a user's sessions and revocations (included by every per-user script).
+-- Two keys per user, both under the user's hash tag (docs/architecture.md, "Key layout"):
+--   entries  sorted set, member = session id. score > 0: a live session last seen at that Redis
+--            millisecond; score < 0: a revocation made at -score. Both lapse policy.ttl after
+--            |score|, so the lapsed entries of both kinds are the one score range
+--            [-cutoff, cutoff] (cutoff = now - ttl).
+--   details  hash, session id -> "<startedAtMs>|<drm letter>|<deviceId>|<contentId>", for every
+--            live session and nothing else; written when the session is admitted.
+-- Every write gives each key a TTL no longer than its longest-lived member needs.
+
+local function openUser(entriesKey, detailsKey, policy, now)
+  return { entries = entriesKey, details = detailsKey, policy = policy, now = now,
+           ttl = policy.ttl, cutoff = now - policy.ttl }
+end
+
+-- Drops every lapsed entry and the details of lapsed sessions: one ZRANGE when nothing lapsed.
+local function pruneLapsed(u)
+  local lapsed = redis.call('ZRANGE', u.entries, -u.cutoff, u.cutoff, 'BYSCORE')
+  if #lapsed > 0 then
+    redis.call('ZREMRANGEBYSCORE', u.entries, -u.cutoff, u.cutoff)
+    redis.call('HDEL', u.details, unpack(lapsed))
+  end
+end
+
+-- 'live', 'revoked' or nil (call after pruneLapsed).
+local function stateOf(u, id)
+  local score = redis.call('ZSCORE', u.entries, id)
+  if not score then return nil end
+  if tonumber(score) > 0 then return 'live' end
+  return 'revoked'
+end
+
+local function liveSessionCount(u)
+  return redis.call('ZCOUNT', u.entries, '(' .. u.cutoff, '+inf')
+end
+
+-- The live sessions, least recently seen first, and the same by id.
+local function loadSessions(u)
+  local flat = redis.call('ZRANGE', u.entries, '(' .. u.cutoff, '+inf', 'BYSCORE', 'WITHSCORES')
+  local sessions, byId, ids = {}, {}, {}
+  if #flat == 0 then return sessions, byId end
+  for i = 1, #flat, 2 do ids[#ids + 1] = flat[i] end
+  local details = redis.call('HMGET', u.details, unpack(ids))
+  for i, id in ipairs(ids) do
+    local lastSeenAt = tonumber(flat[2 * i])
+    local startedAt, drm, deviceId, contentId =
+      string.match(details[i] or '', '^(%d+)|(%a)|([^|]*)|(.*)$')
+    local s = { id = id, lastSeenAt = lastSeenAt, startedAt = tonumber(startedAt) or lastSeenAt,
+                drm = drm or 'w', deviceId = deviceId or '', contentId = contentId or '' }
+    sessions[i] = s
+    byId[id] = s
+  end
+  return sessions, byId
+end
+
+local function slotKeyOf(policy, sessionId, deviceId)
+  if policy.countBy == 'device' and deviceId ~= '' then return 'd:' .. deviceId end
+  return 's:' .. sessionId
+end
+
+-- Groups sessions into slots (a slot starts with its earliest session).
+local function groupSlots(policy, sessions)
+  local slots, byKey = {}, {}
+  for _, s in ipairs(sessions) do
+    local key = slotKeyOf(policy, s.id, s.deviceId)
+    local slot = byKey[key]
+    if not slot then
+      slot = { key = key, startedAt = s.startedAt, sessions = {} }
+      byKey[key] = slot
+      slots[#slots + 1] = slot
+    elseif s.startedAt < slot.startedAt then
+      slot.startedAt = s.startedAt
+    end
+    slot.sessions[#slot.sessions + 1] = s
+  end
+  return slots, byKey
+end
+
+local function liveSlotCount(u)
+  if u.policy.countBy == 'session' then return liveSessionCount(u) end
+  local slots = groupSlots(u.policy, (loadSessions(u)))
+  return #slots
+end
+
+-- Oldest start first, or newest first; ties broken by key so every caller ranks alike.
+local function sortSlots(slots, newestFirst)
+  table.sort(slots, function(a, b)
+    if a.startedAt ~= b.startedAt then
+      if newestFirst then return a.startedAt > b.startedAt end
+      return a.startedAt < b.startedAt
+    end
+    return a.key < b.key
+  end)
+end
+
+local function describe(s)
+  return { s.id, s.deviceId, s.drm, s.contentId, s.startedAt, s.lastSeenAt }
+end
+
+local function describeSlots(slots, first, last, out)
+  for i = first, last do
+    for _, s in ipairs(slots[i].sessions) do out[#out + 1] = describe(s) end
+  end
+  return out
+end
+
+-- A live session seen now.
+local function touchSession(u, id)
+  redis.call('ZADD', u.entries, u.now, id)
+  redis.call('PEXPIRE', u.entries, u.ttl)
+  redis.call('PEXPIRE', u.details, u.ttl)
+end
+
+-- A new session, started and seen now.
+local function recordSession(u, id, drm, deviceId, contentId)
+  redis.call('HSET', u.details, id, u.now .. '|' .. drm .. '|' .. deviceId .. '|' .. contentId)
+  touchSession(u, id)
+end
+
+local function removeSession(u, id)
+  redis.call('ZREM', u.entries, id)
+  redis.call('HDEL', u.details, id)
+end
+
+-- Ends a session now (live or not) and denies its heartbeats for one ttl.
+local function revokeSession(u, id)
+  redis.call('ZADD', u.entries, -u.now, id)
+  redis.call('HDEL', u.details, id)
+  redis.call('PEXPIRE', u.entries, u.ttl)
+end
+
+-- After removals: each key's TTL shrinks to what its newest member needs.
+local function fitTtl(u)
+  local lowest = redis.call('ZRANGE', u.entries, 0, 0, 'WITHSCORES')
+  if #lowest == 0 then return end
+  local highest = redis.call('ZRANGE', u.entries, -1, -1, 'WITHSCORES')
+  local newest = math.max(tonumber(highest[2]), -tonumber(lowest[2]))
+  local newestLive = tonumber(highest[2])
+  if newestLive > 0 then redis.call('PEXPIRE', u.details, newestLive + u.ttl - u.now) end
+  redis.call('PEXPIRE', u.entries, newest + u.ttl - u.now)
+end
+
+-- Makes room for one more entry within the user's bound (docs/architecture.md, "Bounds"): the
+-- revocation that lapses first goes first, else the least recently seen session of deviceId.
+-- Returns the number of live sessions removed, or nil when there is no room (nothing removed
+-- then beyond revocations).
+local function makeRoom(u, bound, deviceId)
+  local entries = redis.call('ZCARD', u.entries)
+  local removed, sessions = 0, nil
+  while entries >= bound do
+    local revocation = redis.call('ZRANGE', u.entries, '(0', '-inf', 'BYSCORE', 'REV', 'LIMIT', 0, 1)
+    if #revocation > 0 then
+      redis.call('ZREM', u.entries, revocation[1])
+    else
+      if deviceId == '' then return nil end
+      sessions = sessions or loadSessions(u)
+      local victim
+      for _, s in ipairs(sessions) do
+        if s.deviceId == deviceId and not s.removed then victim = s break end
+      end
+      if not victim then return nil end
+      victim.removed = true
+      removeSession(u, victim.id)
+      removed = removed + 1
+    end
+    entries = entries - 1
+  end
+  return removed
+end
+
+-- Keeps one device under its bound of sessions before it gains one: its least recently seen go.
+local function capDeviceSessions(u, deviceSessions, perDevice)
+  local sorted = {}
+  for i, s in ipairs(deviceSessions) do sorted[i] = s end
+  table.sort(sorted, function(a, b) return a.lastSeenAt < b.lastSeenAt end)
+  for i = 1, #sorted - perDevice + 1 do removeSession(u, sorted[i].id) end
+end
