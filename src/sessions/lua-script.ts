@@ -13,7 +13,8 @@ const INCLUDE = /^--- @include "([\w-]+)"\s*$/;
 export function loadLuaScript(dir: string, name: string): string {
   const included = new Set<string>();
   const expand = (file: string, chain: string[]): string => {
-    if (chain.includes(file)) throw new Error(`Lua include cycle: ${[...chain, file].join(' -> ')}`);
+    if (chain.includes(file))
+      throw new Error(`Lua include cycle: ${[...chain, file].join(' -> ')}`);
     const text = readFileSync(join(dir, `${file}.lua`), 'utf8');
     return text
       .split('\n')

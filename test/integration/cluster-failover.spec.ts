@@ -60,7 +60,7 @@ describe('Redis Cluster: the master owning the user slot is killed', () => {
     expect((await beat('closed', { sessionId: 'b' })).body.reason).toBe('admitted');
     expect((await beat('open', { sessionId: 'c' })).body.reason).toBe('limit_exceeded');
 
-    const master = await cluster.masterOf(userKeys(prefix, userId).sessions);
+    const master = await cluster.masterOf(userKeys(prefix, userId).entries);
     expect(await cluster.replicasOf(master)).toHaveLength(1);
     // Replication is asynchronous: make sure the replica has the slots before the crash
     // (docs/failover.md says what a crash before replication loses).

@@ -271,8 +271,7 @@ describe.each(STORE_TARGETS)('heartbeat decisions on $name', (target) => {
       const u = newUser();
       await expect(beat(u, 'a', { plan: 'device' })).rejects.toThrow(/deviceId/);
       const keys = userKeys(prefix, u);
-      expect(await redis.exists(keys.entries)).toBe(0);
-      expect(await redis.exists(keys.details)).toBe(0);
+      expect(await redis.exists(keys.entries, keys.details)).toBe(0);
     });
   });
 

@@ -179,7 +179,7 @@ describe('Redis auth and TLS', () => {
       // Draw users until every master owns one (random ids: a fixed count can miss one).
       for (let i = 0; masters.size < 3 && i < 200; i++) {
         const userId = freshUser(`tls${i}`);
-        masters.add(await cluster.masterOf(userKeys(config.keyPrefix, userId).sessions));
+        masters.add(await cluster.masterOf(userKeys(config.keyPrefix, userId).entries));
         expect((await heartbeat(instance, { userId, sessionId: 'a' })).body.reason).toBe(
           'admitted',
         );

@@ -4,9 +4,25 @@
 --            millisecond; score < 0: a revocation made at -score. Both lapse policy.ttl after
 --            |score|, so the lapsed entries of both kinds are the one score range
 --            [-cutoff, cutoff] (cutoff = now - ttl).
---   details  hash, session id -> "<startedAtMs>|<drm letter>|<deviceId>|<contentId>", for every
---            live session and nothing else; written when the session is admitted.
+--   details  hash, session id -> "<drm letter><startedAt><deviceId>|<contentId>" for every live
+--            session and nothing else, written when the session is admitted. startedAt is the
+--            Redis millisecond in 8 base-36 digits: with ids of usual lengths (UUID device ids,
+--            short content ids) a value stays within the 64 bytes of Redis' compact hash
+--            encoding (docs/performance.md, "Memory").
 -- Every write gives each key a TTL no longer than its longest-lived member needs.
+
+local BASE36 = '0123456789abcdefghijklmnopqrstuvwxyz'
+
+-- 8 base-36 digits (enough for every millisecond until the year 5188).
+local function base36(ms)
+  local digits = {}
+  for i = 8, 1, -1 do
+    local d = ms % 36
+    digits[i] = string.sub(BASE36, d + 1, d + 1)
+    ms = (ms - d) / 36
+  end
+  return table.concat(digits)
+end
 
 local function openUser(entriesKey, detailsKey, policy, now)
   return { entries = entriesKey, details = detailsKey, policy = policy, now = now,
@@ -43,9 +59,10 @@ local function loadSessions(u)
   local details = redis.call('HMGET', u.details, unpack(ids))
   for i, id in ipairs(ids) do
     local lastSeenAt = tonumber(flat[2 * i])
-    local startedAt, drm, deviceId, contentId =
-      string.match(details[i] or '', '^(%d+)|(%a)|([^|]*)|(.*)$')
-    local s = { id = id, lastSeenAt = lastSeenAt, startedAt = tonumber(startedAt) or lastSeenAt,
+    local drm, startedAt, deviceId, contentId =
+      string.match(details[i] or '', '^(%a)(%w%w%w%w%w%w%w%w)([^|]*)|(.*)$')
+    local s = { id = id, lastSeenAt = lastSeenAt,
+                startedAt = startedAt and tonumber(startedAt, 36) or lastSeenAt,
                 drm = drm or 'w', deviceId = deviceId or '', contentId = contentId or '' }
     sessions[i] = s
     byId[id] = s
@@ -113,7 +130,7 @@ end
 
 -- A new session, started and seen now.
 local function recordSession(u, id, drm, deviceId, contentId)
-  redis.call('HSET', u.details, id, u.now .. '|' .. drm .. '|' .. deviceId .. '|' .. contentId)
+  redis.call('HSET', u.details, id, drm .. base36(u.now) .. deviceId .. '|' .. contentId)
   touchSession(u, id)
 end
 

@@ -1,0 +1,190 @@
+import { NestFastifyApplication } from '@nestjs/platform-fastify';
+import Redis, { Cluster } from 'ioredis';
+import { Plan } from '../../src/config/plan';
+import { RedisConnections } from '../../src/redis/redis.module';
+import { userKeys } from '../../src/sessions/session-keys';
+import { HeartbeatInput, SessionStore } from '../../src/sessions/session-store';
+import { STORE_TARGETS } from '../support/store-targets';
+import { catalog, plan, startApp, testConfig } from '../support/test-app';
+
+/**
+ * The key layout support staff read with redis-cli (docs/architecture.md, "Key layout"): a
+ * sorted set of live sessions (score = last seen, Redis ms) and revocations (score = -revoked
+ * at), a details hash beside it, both under the user's hash tag and with a TTL that their
+ * newest member needs.
+ */
+const PLANS: Plan[] = [
+  plan('basic', { maxStreams: 2 }),
+  plan('evict', { maxStreams: 2, onLimit: 'evict-oldest' }),
+  plan('device', { maxStreams: 1, countBy: 'device' }),
+  plan('short-pair', {
+    maxStreams: 2,
+    onLimit: 'evict-oldest',
+    renewalIntervalSeconds: 1,
+    graceSeconds: 1,
+  }),
+  plan('short-evict', {
+    maxStreams: 1,
+    onLimit: 'evict-oldest',
+    renewalIntervalSeconds: 1,
+    graceSeconds: 1,
+  }),
+];
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe.each(STORE_TARGETS)('session key layout on $name', (target) => {
+  let stopStore: () => Promise<void>;
+  let app: NestFastifyApplication;
+  let store: SessionStore;
+  let redis: Redis | Cluster;
+  let prefix: string;
+  let n = 0;
+  const newUser = () => `layout-${++n}-${Math.random().toString(36).slice(2, 8)}`;
+
+  beforeAll(async () => {
+    const started = await target.start();
+    stopStore = started.stop;
+    const config = testConfig(started.env, { plans: catalog(...PLANS) });
+    prefix = config.keyPrefix;
+    app = await startApp(config);
+    store = app.get(SessionStore);
+    redis = app.get(RedisConnections).control;
+  });
+  afterAll(async () => {
+    await app.close();
+    await stopStore();
+  });
+
+  const beat = (userId: string, sessionId: string, extra: Partial<HeartbeatInput> = {}) =>
+    store.heartbeat({ userId, sessionId, drm: 'widevine', release: false, ...extra });
+  const release = (userId: string, sessionId: string, extra: Partial<HeartbeatInput> = {}) =>
+    beat(userId, sessionId, { ...extra, release: true });
+  const redisMs = async () => {
+    const [seconds, micros] = await redis.time();
+    return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+  };
+  /** The whole stored state of a user, for "nothing changed" comparisons. */
+  /** The whole stored state of a user, for "nothing changed" comparisons. */
+  const snapshot = async (u: string) => {
+    const keys = userKeys(prefix, u);
+    return {
+      entries: await redis.zrange(keys.entries, 0, -1, 'WITHSCORES'),
+      details: await redis.hgetall(keys.details),
+    };
+  };
+
+  it('keeps live sessions in a sorted set scored by Redis-clock ms, revocations negative', async () => {
+    const u = newUser();
+    const before = await redisMs();
+    await beat(u, 'a', { plan: 'evict' });
+    await beat(u, 'b', { plan: 'evict', deviceId: 'tv', contentId: 'movie', drm: 'playready' });
+    await beat(u, 'c', { plan: 'evict' }); // evicts a: a revocation
+    const after = await redisMs();
+    const keys = userKeys(prefix, u);
+    expect(await redis.type(keys.entries)).toBe('zset');
+    expect(await redis.type(keys.details)).toBe('hash');
+    const flat = await redis.zrange(keys.entries, 0, -1, 'WITHSCORES');
+    const scores = new Map<string, number>();
+    for (let i = 0; i < flat.length; i += 2) scores.set(flat[i], Number(flat[i + 1]));
+    expect([...scores.keys()].sort()).toEqual(['a', 'b', 'c']);
+    for (const live of ['b', 'c']) {
+      expect(scores.get(live)).toBeGreaterThanOrEqual(before);
+      expect(scores.get(live)).toBeLessThanOrEqual(after);
+    }
+    expect(-(scores.get('a') ?? 0)).toBeGreaterThanOrEqual(before);
+    expect(-(scores.get('a') ?? 0)).toBeLessThanOrEqual(after);
+    // details of live sessions only: drm letter, startedAt in 8 base-36 digits, deviceId|contentId
+    const details = await redis.hgetall(keys.details);
+    expect(details).toEqual({
+      b: expect.stringMatching(/^p[0-9a-z]{8}tv\|movie$/),
+      c: expect.stringMatching(/^w[0-9a-z]{8}\|$/),
+    });
+    const startedAt = parseInt(details.b.slice(1, 9), 36);
+    expect(startedAt).toBeGreaterThanOrEqual(before);
+    expect(startedAt).toBeLessThanOrEqual(after);
+  });
+
+  it('puts every per-user key under the hash tag, each session key with a TTL of interval + grace', async () => {
+    const u = newUser();
+    await beat(u, 'a', { plan: 'evict' });
+    await beat(u, 'b', { plan: 'evict' });
+    await beat(u, 'c', { plan: 'evict' });
+    const keys = userKeys(prefix, u);
+    for (const key of [keys.entries, keys.details, keys.override]) {
+      expect(key).toContain(`{${u}}`);
+    }
+    for (const key of [keys.entries, keys.details]) {
+      const ttl = await redis.pttl(key);
+      expect(ttl).toBeGreaterThan(85_000);
+      expect(ttl).toBeLessThanOrEqual(90_000);
+    }
+  });
+
+  it('drops lapsed sessions and revocations at the next call, and the keys once empty', async () => {
+    const u = newUser();
+    const keys = userKeys(prefix, u);
+    await beat(u, 'a', { plan: 'short-pair' });
+    await beat(u, 'b', { plan: 'short-pair' });
+    await beat(u, 'c', { plan: 'short-pair' }); // evicts a: a revocation for 2 s
+    await sleep(1000);
+    expect(await beat(u, 'c', { plan: 'short-pair' })).toMatchObject({ reason: 'renewed' });
+    expect(await redis.pttl(keys.entries)).toBeLessThanOrEqual(2000);
+    await sleep(1100);
+    // b and the revocation of a have lapsed; the next call of any kind drops them
+    expect(await redis.zcard(keys.entries)).toBe(3);
+    expect(await beat(u, 'c', { plan: 'short-pair' })).toMatchObject({
+      reason: 'renewed',
+      activeStreams: 1,
+    });
+    expect(await redis.zrange(keys.entries, 0, -1)).toEqual(['c']);
+    expect(Object.keys(await redis.hgetall(keys.details))).toEqual(['c']);
+    expect(await release(u, 'c', { plan: 'short-pair' })).toMatchObject({
+      reason: 'released',
+      activeStreams: 0,
+    });
+    expect(await redis.exists(keys.entries, keys.details)).toBe(0);
+  });
+
+  it('shortens the TTL to what the newest member needs after a release', async () => {
+    const u = newUser();
+    const keys = userKeys(prefix, u);
+    await beat(u, 'a', { plan: 'short-pair' });
+    await sleep(1000);
+    await beat(u, 'b', { plan: 'short-pair' });
+    await release(u, 'b', { plan: 'short-pair' }); // a, seen 1 s ago, needs 1 s more
+    expect(await redis.pttl(keys.entries)).toBeLessThanOrEqual(1100);
+    expect(await redis.pttl(keys.details)).toBeLessThanOrEqual(1100);
+  });
+
+  it('writes nothing for a deny, a revoked session or the release of an unknown session', async () => {
+    const u = newUser();
+    await beat(u, 'a', { plan: 'evict' });
+    await beat(u, 'b', { plan: 'evict' });
+    await beat(u, 'c', { plan: 'evict' }); // evicts a
+    const written = await snapshot(u);
+    expect(await beat(u, 'd', { plan: 'basic' })).toMatchObject({ reason: 'limit_exceeded' });
+    expect(await beat(u, 'a', { plan: 'evict' })).toMatchObject({ reason: 'session_revoked' });
+    expect(await release(u, 'ghost', { plan: 'evict' })).toMatchObject({ reason: 'released' });
+    expect(await snapshot(u)).toEqual(written);
+  });
+
+  it('leaves no session key without a TTL after any path', async () => {
+    const users = [newUser(), newUser()];
+    for (const u of users) {
+      await beat(u, 'a', { plan: 'short-evict' });
+      await beat(u, 'b', { plan: 'short-evict' });
+      await beat(u, 'c', { plan: 'device', deviceId: 'tv' });
+      await release(u, 'c', { plan: 'device' });
+      await store.terminate(u, 'ghost');
+      await store.terminate(u);
+    }
+    for (const u of users) {
+      const keys = userKeys(prefix, u);
+      for (const key of [keys.entries, keys.details]) {
+        if (await redis.exists(key)) expect(await redis.pttl(key)).toBeGreaterThan(0);
+      }
+      expect(await redis.exists(keys.override)).toBe(0);
+    }
+  });
+});
