@@ -1,9 +1,9 @@
-// The raw-stack reference of SPEC §9: a minimal Fastify + ioredis handler that runs the SAME
-// heartbeat script (lib.lua + heartbeat.lua from dist/) with the same KEYS/ARGV and answers the
-// same response shape. Deliberately absent: validation, auth, metrics, Nest, timeouts, fail mode.
+// The raw-stack reference (docs/performance.md): a minimal Fastify + ioredis handler that runs the
+// SAME heartbeat script (from dist/) with the same KEYS/ARGV (built by usher's own
+// heartbeatScriptArgs) and answers the same response shape. Deliberately absent: validation,
+// auth, metrics, Nest, timeouts, fail mode. The plans are the bench's (BENCH_PLANS).
 //
 // Env: RAW_PORT, REDIS_URL, RAW_KEY_PREFIX (default usher), RAW_ROOT (repo root, default ..).
-// The plan table and default plan come from RAW_PLAN_TABLE / RAW_DEFAULT_PLAN, else the bench plan.
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Fastify from 'fastify';
@@ -13,9 +13,6 @@ import { BENCH_PLANS, loadUsherScript } from './lib/workload.mjs';
 const root = resolve(process.env.RAW_ROOT ?? join(dirname(fileURLToPath(import.meta.url)), '..'));
 const script = loadUsherScript(root);
 const prefix = process.env.RAW_KEY_PREFIX ?? 'usher';
-const defaultPlan = process.env.RAW_DEFAULT_PLAN ?? BENCH_PLANS[0].name;
-const planTable = process.env.RAW_PLAN_TABLE ?? script.encodePlanTable(BENCH_PLANS);
-const DRM_LETTER = { widevine: 'w', playready: 'p', fairplay: 'f', clearkey: 'c' };
 const DRM_BY_LETTER = { w: 'widevine', p: 'playready', f: 'fairplay', c: 'clearkey' };
 
 // ioredis defaults, as a minimal handler has them; RAW_AUTOPIPELINING=1 mirrors usher's hot
@@ -23,7 +20,7 @@ const DRM_BY_LETTER = { w: 'widevine', p: 'playready', f: 'fairplay', c: 'cleark
 const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', {
   enableAutoPipelining: process.env.RAW_AUTOPIPELINING === '1',
 });
-redis.defineCommand('usherHeartbeat', { numberOfKeys: 2, lua: script.lua });
+redis.defineCommand('usherHeartbeat', { numberOfKeys: script.numberOfKeys, lua: script.lua });
 
 const view = ([sessionId, deviceId, drm, contentId, startedAt, lastSeenAt]) => ({
   sessionId,
@@ -39,19 +36,21 @@ app.get('/health', async () => ({ ok: true }));
 app.post('/v1/heartbeats', async (request) => {
   const b = request.body;
   const sessionId = b.customSessionId || b.sessionId;
-  const keys = script.userKeys(prefix, b.userId);
   const [decision, reason, plan, countBy, maxStreams, activeStreams, interval, grace, rows] =
     await redis.usherHeartbeat(
-      keys.sessions,
-      keys.override,
-      b.messageType === 'license-release' ? 'release' : 'request',
-      sessionId,
-      b.deviceId ?? '',
-      DRM_LETTER[b.drm],
-      b.contentId ?? '',
-      b.plan ?? '',
-      defaultPlan,
-      planTable,
+      ...script.args(
+        prefix,
+        {
+          userId: b.userId,
+          release: b.messageType === 'license-release',
+          sessionId,
+          deviceId: b.deviceId,
+          drm: b.drm,
+          contentId: b.contentId,
+          plan: b.plan,
+        },
+        BENCH_PLANS,
+      ),
     );
   const listed = rows.map(view);
   return {

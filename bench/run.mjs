@@ -185,8 +185,6 @@ async function startRaw(runDir, redisUrl, script, plans,
       RAW_ROOT: USHER_ROOT,
       REDIS_URL: redisUrl,
       RAW_KEY_PREFIX: prefix,
-      RAW_DEFAULT_PLAN: plans[0].name,
-      RAW_PLAN_TABLE: script.encodePlanTable(plans),
       RAW_AUTOPIPELINING: env.BENCH_RAW_AUTOPIPELINING ?? '0',
     },
   });

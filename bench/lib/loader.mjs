@@ -11,8 +11,6 @@ const IN_FLIGHT = 4;
  */
 export async function bulkLoad(client, script, pop, { prefix, plans = BENCH_PLANS, firstUser = 0, onProgress } = {}) {
   const sha = await client.script('LOAD', script.lua);
-  const table = script.encodePlanTable(plans);
-  const plan = plans[0];
   const decisions = {};
   const started = process.hrtime.bigint();
   const source = populationSessions(pop, firstUser);
@@ -30,10 +28,9 @@ export async function bulkLoad(client, script, pop, { prefix, plans = BENCH_PLAN
         break;
       }
       const [user, session, device, content] = item.value;
-      const keys = script.userKeys(prefix, user);
-      // ARGV exactly as SessionStore.heartbeat sends it (heartbeat.lua header).
-      pipeline.evalsha(sha, 2, keys.sessions, keys.override, 'request', session, device, 'w',
-        content, '', plan.name, table);
+      // KEYS and ARGV exactly as SessionStore.heartbeat sends them.
+      const heartbeat = { userId: user, sessionId: session, deviceId: device, contentId: content, drm: 'widevine', release: false };
+      pipeline.evalsha(sha, script.numberOfKeys, ...script.args(prefix, heartbeat, plans));
     }
     return n ? pipeline : null;
   };

@@ -17,8 +17,10 @@ export const BENCH_PLAN = {
 
 /** The limit-2 plan of the SPEC §9 over-admission check. */
 export const PAIR_PLAN = { ...BENCH_PLAN, name: 'pair', maxStreams: 2 };
-/** Every plan the bench's usher knows, default first (the plan table lists them in this order). */
-export const BENCH_PLANS = [BENCH_PLAN, PAIR_PLAN];
+/** The limit-2 evict-oldest plan of the churn phase's churner (a new session id each time). */
+export const CHURN_PLAN = { ...BENCH_PLAN, name: 'churn', maxStreams: 2, onLimit: 'evict-oldest' };
+/** Every plan the bench's usher and raw reference know, default first (the plan table's order). */
+export const BENCH_PLANS = [BENCH_PLAN, PAIR_PLAN, CHURN_PLAN];
 
 export function plansYaml(plans = BENCH_PLANS) {
   const lines = [`defaultPlan: ${plans[0].name}`, 'plans:'];
@@ -31,23 +33,32 @@ export function plansYaml(plans = BENCH_PLANS) {
   return `${lines.join('\n')}\n`;
 }
 
+/** The bounds usher applies by default (USHER_MAX_ENTRIES_PER_USER, USHER_MAX_SESSIONS_PER_DEVICE). */
+const DEFAULT_BOUNDS = { maxEntriesPerUser: 64, maxSessionsPerDevice: 8 };
+
 /**
- * What usher's own build says about the script and its arguments: the Lua text, the plan-table
- * encoding and the key layout come from dist/, so the raw reference and the bulk loader cannot
- * drift from what usher runs.
+ * What usher's own build says about the script and its arguments: the Lua text (includes
+ * resolved), the plan-table encoding, the key layout and the very KEYS + ARGV builder usher
+ * calls, all from dist/, so the raw reference and the bulk loader cannot drift from usher.
+ * `args(prefix, heartbeat, plans)` returns KEYS then ARGV for one call; `numberOfKeys` goes with it.
  */
 export function loadUsherScript(root) {
   const dist = join(root, 'dist');
   const require = createRequire(join(dist, 'main.js'));
-  const read = (file) => readFileSync(join(dist, 'sessions', 'lua', file), 'utf8');
-  // SessionStore registers `${lib}\n${script}`: the same text gives the same SHA1 (EVALSHA).
-  const lua = `${read('lib.lua')}\n${read('heartbeat.lua')}`;
   const { encodePlanTable } = require('./plans/plan-registry.js');
-  const { userKeys } = require('./sessions/session-keys.js');
-  if (typeof encodePlanTable !== 'function' || typeof userKeys !== 'function') {
-    throw new Error('dist/ no longer exports encodePlanTable / userKeys: update bench/lib/workload.mjs');
+  const { userKeys, scriptKeys } = require('./sessions/session-keys.js');
+  const { loadSessionScripts, heartbeatScriptArgs } = require('./sessions/session-store.js');
+  if (![encodePlanTable, userKeys, scriptKeys, loadSessionScripts, heartbeatScriptArgs].every((f) => typeof f === 'function')) {
+    throw new Error('dist/ no longer exports what bench/lib/workload.mjs needs: update it');
   }
-  return { lua, encodePlanTable, userKeys };
+  const lua = loadSessionScripts().usherHeartbeat;
+  const numberOfKeys = scriptKeys(userKeys('p', 'u')).length;
+  const tables = new Map();
+  const args = (prefix, heartbeat, plans = BENCH_PLANS) => {
+    if (!tables.has(plans)) tables.set(plans, encodePlanTable(plans));
+    return heartbeatScriptArgs(prefix, heartbeat, plans[0].name, tables.get(plans), DEFAULT_BOUNDS);
+  };
+  return { lua, numberOfKeys, args, encodePlanTable, userKeys };
 }
 
 // ---- ids ---------------------------------------------------------------------------------------

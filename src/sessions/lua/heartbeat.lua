@@ -1,5 +1,4 @@
 --- @include "policy"
---- @include "sessions"
 -- heartbeat.lua: the whole decision for one heartbeat, atomic per user (docs/architecture.md).
 -- KEYS[1] entries (sorted set)  KEYS[2] details (hash)  KEYS[3] override (hash)
 -- ARGV[1] 'request' (license-request and license-renewal) | 'release'
@@ -15,14 +14,33 @@
 local sessionId, deviceId, drm, contentId = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local now = nowMs()
 local policy = resolvePolicy(KEYS[3], ARGV[6], ARGV[7], ARGV[8], now)
-local u = openUser(KEYS[1], KEYS[2], policy, now)
--- sessions and revocations together, whatever arrives
-local bound = math.max(tonumber(ARGV[9]), 2 * policy.maxStreams)
 
 local function answer(decision, reason, active, sessions, cause, removedSlots)
   return { decision, reason, policy.name, policy.countBy, policy.maxStreams, active,
            policy.interval, policy.grace, sessions or {}, cause or '', removedSlots or 0 }
 end
+
+-- The steady state first, before the rest of the library is even defined (defining it costs
+-- Redis CPU on every call): under countBy session, a live session of a user within the limit
+-- renews with five commands. Lapsed entries are left for the next call that writes more.
+if ARGV[1] ~= 'release' and policy.countBy == 'session' then
+  local cutoff = now - policy.ttl
+  local score = redis.call('ZSCORE', KEYS[1], sessionId)
+  if score and tonumber(score) > cutoff then
+    local count = redis.call('ZCOUNT', KEYS[1], '(' .. cutoff, '+inf')
+    if count <= policy.maxStreams then
+      redis.call('ZADD', KEYS[1], now, sessionId)
+      redis.call('PEXPIRE', KEYS[1], policy.ttl)
+      redis.call('PEXPIRE', KEYS[2], policy.ttl)
+      return answer('allow', 'renewed', count)
+    end
+  end
+end
+
+--- @include "sessions"
+local u = openUser(KEYS[1], KEYS[2], policy, now)
+-- sessions and revocations together, whatever arrives
+local bound = math.max(tonumber(ARGV[9]), 2 * policy.maxStreams)
 
 if ARGV[1] ~= 'release' and policy.countBy == 'device' and deviceId == '' then
   return answer('invalid', 'device_required', 0)
@@ -41,15 +59,11 @@ end
 
 if state == 'revoked' then return answer('deny', 'session_revoked', liveSlotCount(u)) end
 
--- The common cases read no details: under countBy session every session is a slot, and a user
--- within the limit needs no ranking. (A new session then finds room among revocations: it
--- leaves fewer than maxStreams live sessions, half the bound at most.)
+-- A new session of a user within the limit reads no details: under countBy session every
+-- session is a slot. (It finds room among revocations: it leaves fewer than maxStreams live
+-- sessions, half the bound at most.)
 if policy.countBy == 'session' then
   local count = liveSessionCount(u)
-  if state == 'live' and count <= policy.maxStreams then
-    touchSession(u, sessionId)
-    return answer('allow', 'renewed', count)
-  end
   if not state and count < policy.maxStreams then
     local removed = makeRoom(u, bound, deviceId)
     if removed then
@@ -93,6 +107,7 @@ if mine then
   end
   for _, s in ipairs(mine.sessions) do revokeSession(u, s.id) end
   if not known and makeRoom(u, bound, '') then revokeSession(u, sessionId) end
+  redis.call('PEXPIRE', u.entries, u.ttl)
   return answer('deny', 'limit_exceeded', #slots - 1,
     describeSlots(slots, 1, policy.maxStreams, {}), 'limit_lowered', 1)
 end

@@ -139,11 +139,11 @@ local function removeSession(u, id)
   redis.call('HDEL', u.details, id)
 end
 
--- Ends a session now (live or not) and denies its heartbeats for one ttl.
+-- Ends a session now (live or not) and denies its heartbeats for one ttl. The caller then sets
+-- the entries' TTL (a revocation made now needs one ttl), once for all it revoked.
 local function revokeSession(u, id)
   redis.call('ZADD', u.entries, -u.now, id)
   redis.call('HDEL', u.details, id)
-  redis.call('PEXPIRE', u.entries, u.ttl)
 end
 
 -- After removals: each key's TTL shrinks to what its newest member needs.
