@@ -25,7 +25,7 @@ function problems(env: Record<string, string>): string[] {
 }
 
 describe('loadConfig', () => {
-  it('applies the SPEC §5 defaults', () => {
+  it('applies the documented defaults', () => {
     const config = loadConfig(base);
     expect(config).toMatchObject({
       port: 8080,
@@ -33,6 +33,9 @@ describe('loadConfig', () => {
       keyPrefix: 'usher',
       failMode: 'open',
       storeTimeoutMs: 150,
+      maxEntriesPerUser: 64,
+      maxSessionsPerDevice: 8,
+      maxInFlight: 1000,
       production: false,
     });
     expect(config.plans.plans[0]).toEqual({
@@ -53,9 +56,15 @@ describe('loadConfig', () => {
       USHER_STORE_TIMEOUT_MS: '-5',
       REDIS_URL: 'http://x',
       USHER_KEY_PREFIX: 'has space',
+      USHER_MAX_ENTRIES_PER_USER: '2',
+      USHER_MAX_SESSIONS_PER_DEVICE: '0',
+      USHER_MAX_IN_FLIGHT: 'lots',
     });
     expect(found).toEqual(
       expect.arrayContaining([
+        expect.stringMatching(/^USHER_MAX_ENTRIES_PER_USER: must be an integer from 4/),
+        expect.stringMatching(/^USHER_MAX_SESSIONS_PER_DEVICE:/),
+        expect.stringMatching(/^USHER_MAX_IN_FLIGHT:/),
         expect.stringMatching(/^PORT:/),
         expect.stringMatching(/^USHER_FAIL_MODE:/),
         expect.stringMatching(/^USHER_STORE_TIMEOUT_MS:/),
