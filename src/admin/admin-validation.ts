@@ -4,9 +4,15 @@ import { ID_PATTERN } from '../heartbeat/heartbeat-request';
 import { Override } from '../plans/override-store';
 
 const ID_ALPHABET = 'A-Z a-z 0-9 . _ ~ : @ + = -';
-const OVERRIDE_POLICY_FIELDS = ['plan', 'maxStreams', 'countBy', 'onLimit'] as const;
+const OVERRIDE_POLICY_FIELDS = [
+  'plan',
+  'maxStreams',
+  'countBy',
+  'onLimit',
+  'maxDownloads',
+] as const;
 const OVERRIDE_FIELDS = new Set<string>([...OVERRIDE_POLICY_FIELDS, 'expiresAt']);
-const MAX_STREAMS = [0, 100] as const;
+const INTEGER_FIELDS = { maxStreams: [0, 100], maxDownloads: [0, 1000] } as const;
 /** A date-time with a zone (Z or ±hh:mm): an override's end must not depend on a host's zone. */
 const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/;
 
@@ -37,7 +43,7 @@ export function needsClock(body: unknown): boolean {
 
 /**
  * Validates a PUT /v1/users/{userId}/override body, naming every bad field: any of plan (a known
- * plan), maxStreams (0-100), countBy, onLimit, at least one of them; optional expiresAt (ISO 8601
+ * plan), maxStreams (0-100), countBy, onLimit, maxDownloads (0-1000), at least one of them; optional expiresAt (ISO 8601
  * with a zone, in the future by the Redis clock). Unknown fields are rejected.
  */
 export function validateOverride(
@@ -60,13 +66,13 @@ export function validateOverride(
     if (typeof input.plan === 'string' && check.isKnownPlan(input.plan)) override.plan = input.plan;
     else problems.push(`plan: ${JSON.stringify(input.plan)} is not a known plan`);
   }
-  if (input.maxStreams !== undefined) {
-    const value = input.maxStreams;
-    const [min, max] = MAX_STREAMS;
+  for (const [field, [min, max]] of Object.entries(INTEGER_FIELDS)) {
+    const value = input[field];
+    if (value === undefined) continue;
     if (typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max) {
-      override.maxStreams = value;
+      override[field as keyof typeof INTEGER_FIELDS] = value;
     } else {
-      problems.push(`maxStreams: must be an integer from ${min} to ${max}`);
+      problems.push(`${field}: must be an integer from ${min} to ${max}`);
     }
   }
   const enumField = <F extends 'countBy' | 'onLimit'>(

@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { COUNT_BY, ON_LIMIT, PLAN_DEFAULTS } from '../config/plan';
+import { COUNT_BY, DOWNLOAD_DEFAULTS, ON_LIMIT, PLAN_DEFAULTS } from '../config/plan';
 import { DRMS } from '../sessions/session-identity';
 
 /*
@@ -61,6 +61,35 @@ export class PlanBodyDto {
   graceSeconds?: number;
 
   @ApiPropertyOptional({
+    type: 'integer',
+    minimum: 0,
+    maximum: 1000,
+    example: 5,
+    description: 'Live downloads (persistent licences) a user may hold; absent: not counted',
+  })
+  maxDownloads?: number;
+
+  @ApiPropertyOptional({
+    type: 'integer',
+    minimum: 1,
+    maximum: 3650,
+    default: DOWNLOAD_DEFAULTS.downloadDays,
+    example: 30,
+    description: 'How long a download lives after its first licence (licenseDurationSeconds)',
+  })
+  downloadDays?: number;
+
+  @ApiPropertyOptional({
+    type: 'integer',
+    minimum: 1,
+    maximum: 8760,
+    default: DOWNLOAD_DEFAULTS.downloadPlaybackHours,
+    example: 48,
+    description: 'How long a download plays once playback starts (playbackDurationSeconds)',
+  })
+  downloadPlaybackHours?: number;
+
+  @ApiPropertyOptional({
     example: 'premium',
     description: 'Optional; if given it must equal the name in the path',
   })
@@ -74,6 +103,9 @@ export class PlanDto {
   @ApiProperty({ enum: ON_LIMIT, example: 'reject-new' }) onLimit!: string;
   @ApiProperty({ type: 'integer', example: 60 }) renewalIntervalSeconds!: number;
   @ApiProperty({ type: 'integer', example: 30 }) graceSeconds!: number;
+  @ApiPropertyOptional({ type: 'integer', example: 5 }) maxDownloads?: number;
+  @ApiPropertyOptional({ type: 'integer', example: 30 }) downloadDays?: number;
+  @ApiPropertyOptional({ type: 'integer', example: 48 }) downloadPlaybackHours?: number;
   @ApiProperty({
     enum: ['file', 'api'],
     example: 'api',
@@ -95,6 +127,8 @@ export class OverrideBodyDto {
   maxStreams?: number;
   @ApiPropertyOptional({ enum: COUNT_BY, example: 'session' }) countBy?: string;
   @ApiPropertyOptional({ enum: ON_LIMIT, example: 'evict-oldest' }) onLimit?: string;
+  @ApiPropertyOptional({ type: 'integer', minimum: 0, maximum: 1000, example: 5 })
+  maxDownloads?: number;
   @ApiPropertyOptional({
     format: 'date-time',
     example: '2030-01-31T18:00:00Z',
@@ -133,6 +167,18 @@ export class UserSessionsDto {
   activeStreams!: number;
   @ApiProperty({ type: [UserSessionDto], description: 'Live sessions, oldest slot first' })
   sessions!: UserSessionDto[];
+  @ApiProperty({
+    type: 'integer',
+    nullable: true,
+    example: 2,
+    description: 'Downloads the user may hold (after the override); null: downloads not counted',
+  })
+  maxDownloads!: number | null;
+  @ApiProperty({
+    type: [UserSessionDto],
+    description: 'Live downloads, soonest to lapse first; expiresAt is when a download lapses',
+  })
+  downloads!: UserSessionDto[];
 }
 
 export class AdminErrorDto {

@@ -2,7 +2,12 @@ import { Injectable, Logger } from '@nestjs/common';
 import { Caller } from '../auth/roles';
 
 export type AuditAction =
-  'plan.put' | 'plan.delete' | 'override.put' | 'override.delete' | 'sessions.terminate';
+  | 'plan.put'
+  | 'plan.delete'
+  | 'override.put'
+  | 'override.delete'
+  | 'sessions.terminate'
+  | 'downloads.end';
 
 /** One audit record: what changed, from what to what, and which token changed it. */
 export interface AuditRecord {

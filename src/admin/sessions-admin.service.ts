@@ -19,6 +19,10 @@ export interface UserSessionsView {
   maxStreams: number;
   activeStreams: number;
   sessions: UserSessionView[];
+  /** The effective maxDownloads; null when the plan does not count downloads. */
+  maxDownloads: number | null;
+  /** Live downloads (persistent licences), soonest to lapse first; expiresAt: when it lapses. */
+  downloads: UserSessionView[];
 }
 
 /** Support staff's view of a user's live sessions, and termination (slot freed, session revoked). */
@@ -47,7 +51,20 @@ export class SessionsAdminService {
         ...toSessionView(s),
         expiresAt: new Date(s.lastSeenAt + lifetimeMs).toISOString(),
       })),
+      maxDownloads: found.maxDownloads,
+      downloads: found.downloads.map((d) => ({
+        ...toSessionView(d),
+        expiresAt: new Date(d.expiresAt).toISOString(),
+      })),
     };
+  }
+
+  /** Ends one download now: its place under maxDownloads is free at once. */
+  async endDownload(caller: Caller, userId: string, sessionId: string): Promise<void> {
+    assertIds({ userId, sessionId });
+    const { existed, plan } = await this.sessions.endDownload(userId, sessionId);
+    if (existed) this.metrics.downloads.inc({ plan, outcome: 'ended' });
+    this.audit.record(caller, 'downloads.end', { userId, sessionId }, null, { existed });
   }
 
   /** Ends one session (revoked even when unknown, so it cannot start later) or all of them. */

@@ -15,13 +15,13 @@ import { SessionsAdminService, UserSessionsView } from './sessions-admin.service
 @AdminApi('admin: sessions')
 @ApiParam(USER_PARAM)
 @ApiBadRequestResponse({ type: AdminErrorDto, description: 'Invalid userId or sessionId' })
-@Controller('v1/users/:userId/sessions')
+@Controller('v1/users/:userId')
 export class SessionsController {
   constructor(private readonly sessions: SessionsAdminService) {}
 
-  @Get()
+  @Get('sessions')
   @ApiOperation({
-    summary: "A user's live sessions and the policy in force",
+    summary: "A user's live sessions and downloads, and the policy in force",
     description: 'An unknown user has no sessions (activeStreams 0), not a 404.',
   })
   @ApiOkResponse({ type: UserSessionsDto, description: 'Live sessions and the policy in force' })
@@ -29,7 +29,7 @@ export class SessionsController {
     return this.sessions.list(userId);
   }
 
-  @Delete(':sessionId')
+  @Delete('sessions/:sessionId')
   @HttpCode(204)
   @ApiOperation({
     summary: 'Terminate one session',
@@ -50,7 +50,7 @@ export class SessionsController {
     await this.sessions.terminate(caller, userId, sessionId);
   }
 
-  @Delete()
+  @Delete('sessions')
   @HttpCode(204)
   @ApiOperation({
     summary: "Terminate all of a user's sessions",
@@ -59,5 +59,22 @@ export class SessionsController {
   @ApiNoContentResponse({ description: 'Terminated' })
   async terminateAll(@CallerOf() caller: Caller, @Param('userId') userId: string): Promise<void> {
     await this.sessions.terminate(caller, userId);
+  }
+
+  @Delete('downloads/:sessionId')
+  @HttpCode(204)
+  @ApiOperation({
+    summary: 'End one download',
+    description:
+      'The download (a persistent licence) no longer counts against maxDownloads. The licence already on the device is not recalled. 204 also for an unknown download.',
+  })
+  @ApiParam({ name: 'sessionId', example: 'dl-5f2c', description: "The download's session id" })
+  @ApiNoContentResponse({ description: 'Ended' })
+  async endDownload(
+    @CallerOf() caller: Caller,
+    @Param('userId') userId: string,
+    @Param('sessionId') sessionId: string,
+  ): Promise<void> {
+    await this.sessions.endDownload(caller, userId, sessionId);
   }
 }

@@ -10,7 +10,16 @@ export interface PlanPolicy {
   onLimit: OnLimit;
   renewalIntervalSeconds: number;
   graceSeconds: number;
+  /** Live downloads (persistent licences) a user may hold; absent: downloads are not counted. */
+  maxDownloads?: number;
+  /** How long a download lives after its first licence (default DOWNLOAD_DEFAULTS). */
+  downloadDays?: number;
+  /** How long a downloaded title plays once playback starts (default DOWNLOAD_DEFAULTS). */
+  downloadPlaybackHours?: number;
 }
+
+/** What a plan that names no download field gets (docs/admin-api.md, "Downloads"). */
+export const DOWNLOAD_DEFAULTS = { downloadDays: 30, downloadPlaybackHours: 48 } as const;
 
 export interface Plan extends PlanPolicy {
   name: string;
@@ -31,15 +40,12 @@ const INTEGER_RANGES = {
   maxStreams: [0, 100],
   renewalIntervalSeconds: [1, 86400],
   graceSeconds: [0, 86400],
+  maxDownloads: [0, 1000],
+  downloadDays: [1, 3650],
+  downloadPlaybackHours: [1, 8760],
 } as const;
 
-const PLAN_FIELDS = new Set([
-  'maxStreams',
-  'countBy',
-  'onLimit',
-  'renewalIntervalSeconds',
-  'graceSeconds',
-]);
+const PLAN_FIELDS = new Set(['countBy', 'onLimit', ...Object.keys(INTEGER_RANGES)]);
 
 export interface PlanParseResult {
   plan?: Plan;

@@ -17,6 +17,7 @@ export type SessionEventReason =
   | 'released'
   | 'limit_exceeded'
   | 'session_revoked'
+  | 'download_limit_exceeded'
   | 'evict_oldest'
   | 'limit_lowered'
   | 'terminated';
@@ -34,6 +35,8 @@ export interface SessionEvent {
   contentId: string | null;
   plan: string;
   reason: SessionEventReason;
+  /** persistent: the event is about a download (admitted, denied, returned). */
+  licenseType: 'streaming' | 'persistent';
   /** Live slots of the user after the decision; null when usher did not know (terminated). */
   activeStreams: number | null;
   maxStreams: number | null;
@@ -54,9 +57,16 @@ export function sessionEvent(f: SessionEventFields, at = new Date()): SessionEve
     contentId: f.contentId,
     plan: f.plan,
     reason: f.reason,
+    licenseType: f.licenseType,
     activeStreams: f.activeStreams,
     maxStreams: f.maxStreams,
   };
+}
+
+function deniedReason(reason: StoreDecision['reason']): SessionEventReason {
+  return reason === 'session_revoked' || reason === 'download_limit_exceeded'
+    ? reason
+    : 'limit_exceeded';
 }
 
 /**
@@ -72,12 +82,12 @@ export function decisionEvents(input: HeartbeatInput, d: StoreDecision): Session
     deviceId: input.deviceId ?? null,
     drm: input.drm,
     contentId: input.contentId ?? null,
+    licenseType: input.persistent ? ('persistent' as const) : ('streaming' as const),
     ...counts,
   };
   const events: SessionEventFields[] = [];
   if (d.decision === 'deny') {
-    const reason = d.reason === 'session_revoked' ? 'session_revoked' : 'limit_exceeded';
-    events.push({ ...own, type: 'session.denied', reason });
+    events.push({ ...own, type: 'session.denied', reason: deniedReason(d.reason) });
   } else if (d.reason === 'admitted') {
     events.push({ ...own, type: 'session.admitted', reason: 'admitted' });
   } else if (d.reason === 'released') {
@@ -121,5 +131,6 @@ function storedFields(userId: string, s: StoredSession) {
     deviceId: s.deviceId ?? null,
     drm: s.drm,
     contentId: s.contentId ?? null,
+    licenseType: 'streaming' as const,
   };
 }

@@ -1,4 +1,5 @@
 import { Drm, DRMS } from '../sessions/session-identity';
+import { LICENSE_TYPES, LicenseType } from './license-policy';
 
 export const MESSAGE_TYPES = ['license-request', 'license-renewal', 'license-release'] as const;
 export type MessageType = (typeof MESSAGE_TYPES)[number];
@@ -12,13 +13,22 @@ export interface HeartbeatRequest {
   deviceId?: string;
   contentId?: string;
   plan?: string;
+  /** streaming (default) or persistent (a download: offline, rental). */
+  licenseType?: LicenseType;
 }
 
 /** SPEC §4: ids are URL-safe printable characters, so they can never break a key or a log line. */
 export const ID_PATTERN = /^[A-Za-z0-9._~:@+=-]+$/;
 const ID_ALPHABET = 'A-Z a-z 0-9 . _ ~ : @ + = -';
 const OPTIONAL_IDS = ['sessionId', 'customSessionId', 'deviceId', 'contentId'] as const;
-const KNOWN_FIELDS = new Set<string>(['userId', 'drm', 'messageType', 'plan', ...OPTIONAL_IDS]);
+const KNOWN_FIELDS = new Set<string>([
+  'userId',
+  'drm',
+  'messageType',
+  'plan',
+  'licenseType',
+  ...OPTIONAL_IDS,
+]);
 
 function idProblem(field: string, value: unknown, max: number): string | undefined {
   if (typeof value !== 'string') return `${field}: must be a string`;
@@ -62,6 +72,9 @@ export function validateHeartbeat(
   push(problems, enumProblem('messageType', input.messageType, MESSAGE_TYPES));
   for (const field of OPTIONAL_IDS) {
     if (input[field] !== undefined) push(problems, idProblem(field, input[field], 256));
+  }
+  if (input.licenseType !== undefined) {
+    push(problems, enumProblem('licenseType', input.licenseType, LICENSE_TYPES));
   }
   if (input.plan !== undefined) {
     if (typeof input.plan !== 'string' || !isKnownPlan(input.plan)) {

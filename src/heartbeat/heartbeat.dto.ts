@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { DRMS } from '../sessions/session-identity';
 import { MESSAGE_TYPES } from './heartbeat-request';
+import { LICENSE_TYPES } from './license-policy';
 
 const ID = { pattern: '^[A-Za-z0-9._~:@+=-]+$', minLength: 1, maxLength: 256 };
 
@@ -49,6 +50,30 @@ export class HeartbeatRequestDto {
     description: "A known plan name; otherwise the user's override plan, else the default plan",
   })
   plan?: string;
+
+  @ApiPropertyOptional({
+    enum: LICENSE_TYPES,
+    default: 'streaming',
+    description:
+      "persistent: a download (offline, rental), counted against the plan's maxDownloads apart from streams",
+  })
+  licenseType?: string;
+}
+
+export class LicensePolicyDto {
+  @ApiProperty({ example: true }) canRenew!: boolean;
+  @ApiProperty({ example: false }) canPersist!: boolean;
+  @ApiProperty({
+    example: 90,
+    description: 'Streaming: interval + grace; persistent: downloadDays',
+  })
+  licenseDurationSeconds!: number;
+  @ApiProperty({ example: 0, description: '0 = unlimited; persistent: downloadPlaybackHours' })
+  playbackDurationSeconds!: number;
+  @ApiProperty({ example: 60 }) renewalDelaySeconds!: number;
+  @ApiProperty({ example: 10, description: 'grace ÷ 3, at least 1 (0 when grace is 0)' })
+  renewalRetryIntervalSeconds!: number;
+  @ApiProperty({ example: 30 }) renewalRecoveryDurationSeconds!: number;
 }
 
 export class SessionViewDto {
@@ -63,7 +88,15 @@ export class SessionViewDto {
 export class HeartbeatResponseDto {
   @ApiProperty({ enum: ['allow', 'deny'] }) decision!: string;
   @ApiProperty({
-    enum: ['admitted', 'renewed', 'released', 'limit_exceeded', 'session_revoked', 'degraded'],
+    enum: [
+      'admitted',
+      'renewed',
+      'released',
+      'limit_exceeded',
+      'session_revoked',
+      'download_limit_exceeded',
+      'degraded',
+    ],
   })
   reason!: string;
   @ApiProperty({ example: 'syn-3q2x7wQnZ0bT4mKp1aL9cA', description: 'The effective session id' })
@@ -84,9 +117,15 @@ export class HeartbeatResponseDto {
   evicted!: SessionViewDto[];
   @ApiProperty({
     type: [SessionViewDto],
-    description: 'On limit_exceeded: the live sessions in the way',
+    description:
+      'On limit_exceeded: the live sessions in the way; on download_limit_exceeded: the downloads',
   })
   conflicts!: SessionViewDto[];
+  @ApiPropertyOptional({
+    type: LicensePolicyDto,
+    description: 'On allow: the policy to put into the licence (see the README mapping per DRM)',
+  })
+  license?: LicensePolicyDto;
 }
 
 export class ErrorResponseDto {

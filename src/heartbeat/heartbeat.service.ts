@@ -16,6 +16,16 @@ import {
 } from '../sessions/session-store';
 import { SessionView, toSessionView } from '../sessions/session-view';
 import { HeartbeatRequest } from './heartbeat-request';
+import { LicensePolicy, licensePolicy, LicenseType } from './license-policy';
+import { Plan } from '../config/plan';
+
+/** usher_downloads_total's outcome per decision reason of a persistent licence. */
+const DOWNLOAD_OUTCOMES: Partial<Record<StoreDecision['reason'], string>> = {
+  admitted: 'admitted',
+  renewed: 'reissued',
+  download_limit_exceeded: 'denied',
+  released: 'returned',
+};
 
 export interface HeartbeatResponse {
   decision: 'allow' | 'deny';
@@ -29,6 +39,8 @@ export interface HeartbeatResponse {
   expiresInSeconds: number;
   evicted: SessionView[];
   conflicts: SessionView[];
+  /** On allow: the policy to put into the licence (README, "Licence policy"). */
+  license?: LicensePolicy;
 }
 
 /** The renewal-check: identity → one store call → metrics → response (STYLE "hot path"). */
@@ -36,6 +48,7 @@ export interface HeartbeatResponse {
 export class HeartbeatService {
   private readonly logger = new Logger('Heartbeat');
   private storeAnswering = true;
+  private readonly licenses = new WeakMap<Plan, Record<LicenseType, LicensePolicy>>();
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -59,14 +72,16 @@ export class HeartbeatService {
       drm: request.drm,
       contentId: request.contentId,
       plan: request.plan,
+      persistent: request.licenseType === 'persistent',
     };
     return this.store.heartbeat(input).then(
       (decision) => {
         this.storeRecovered();
-        const response = this.respond(sessionId, decision);
+        const response = this.respond(sessionId, input.persistent === true, decision);
         // Both only hand data over in memory: no I/O, no waiting, never a throw (STYLE hot path).
         this.events.decided(input, decision);
         this.sightings.sighted(input, decision);
+        if (input.persistent) this.countDownload(decision);
         if (decision.removed) {
           this.metrics.evictions.inc(
             { plan: decision.plan, cause: decision.removed.cause },
@@ -99,10 +114,10 @@ export class HeartbeatService {
     return response;
   }
 
-  private respond(sessionId: string, d: StoreDecision): HeartbeatResponse {
+  private respond(sessionId: string, persistent: boolean, d: StoreDecision): HeartbeatResponse {
     const live = d.decision === 'allow' && d.reason !== 'released';
     const listed = d.sessions.map(toSessionView);
-    return {
+    const response: HeartbeatResponse = {
       decision: d.decision,
       reason: d.reason,
       sessionId,
@@ -110,11 +125,36 @@ export class HeartbeatService {
       countBy: d.countBy,
       activeStreams: d.activeStreams,
       maxStreams: d.maxStreams,
-      renewAfterSeconds: d.renewalIntervalSeconds,
-      expiresInSeconds: live ? d.renewalIntervalSeconds + d.graceSeconds : 0,
+      // a download is not renewed; it lives until it is returned or lapses
+      renewAfterSeconds: persistent ? 0 : d.renewalIntervalSeconds,
+      expiresInSeconds: !live
+        ? 0
+        : persistent
+          ? Math.ceil((d.downloadLapseMs ?? 0) / 1000)
+          : d.renewalIntervalSeconds + d.graceSeconds,
       evicted: d.decision === 'allow' ? listed : [],
       conflicts: d.decision === 'deny' ? listed : [],
     };
+    if (d.decision === 'allow') response.license = this.license(persistent, d.plan);
+    return response;
+  }
+
+  /**
+   * The licence policy of a plan, built once per plan object (the registry replaces a plan's
+   * object when it changes) and shared by every answer: no allocation per heartbeat. Overrides
+   * never change the fields it depends on.
+   */
+  private license(persistent: boolean, planName: string): LicensePolicy {
+    const plan = this.plans.planFor(planName);
+    let policies = this.licenses.get(plan);
+    if (!policies) {
+      policies = {
+        streaming: Object.freeze(licensePolicy('streaming', plan)),
+        persistent: Object.freeze(licensePolicy('persistent', plan)),
+      };
+      this.licenses.set(plan, policies);
+    }
+    return persistent ? policies.persistent : policies.streaming;
   }
 
   /** The store did not answer in time: allow (open) or 503 (closed), never wait longer. */
@@ -134,6 +174,7 @@ export class HeartbeatService {
       );
     }
     const plan = this.plans.planFor(request.plan);
+    const license = this.license(request.licenseType === 'persistent', plan.name);
     return {
       decision: 'allow',
       reason: 'degraded',
@@ -142,11 +183,17 @@ export class HeartbeatService {
       countBy: plan.countBy,
       activeStreams: 0,
       maxStreams: plan.maxStreams,
-      renewAfterSeconds: plan.renewalIntervalSeconds,
-      expiresInSeconds: plan.renewalIntervalSeconds + plan.graceSeconds,
+      renewAfterSeconds: license.renewalDelaySeconds,
+      expiresInSeconds: license.licenseDurationSeconds,
       evicted: [],
       conflicts: [],
+      license,
     };
+  }
+
+  private countDownload(d: StoreDecision): void {
+    const outcome = DOWNLOAD_OUTCOMES[d.reason];
+    if (outcome) this.metrics.downloads.inc({ plan: d.plan, outcome });
   }
 
   private storeRecovered(): void {

@@ -79,6 +79,13 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  readonly downloads = new Counter({
+    name: 'usher_downloads_total',
+    help: 'Persistent licences (downloads) decided: admitted, reissued, denied, returned, ended (admin)',
+    labelNames: ['plan', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
   readonly activeSlots = new Gauge({
     name: 'usher_active_slots',
     help: 'Live slots per plan across the whole deployment (same value on every instance)',

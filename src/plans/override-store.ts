@@ -7,17 +7,18 @@ import { RedisClient } from '../redis/redis-connection';
 import { userKeys } from '../sessions/session-keys';
 import { ConfigStoreError, storeCall } from './config-store-error';
 
-/** A per-user override: any of these fields replaces the plan's (resolvePolicy in lib.lua). */
+/** A per-user override: any of these fields replaces the plan's (resolvePolicy in lua/policy.lua). */
 export interface Override {
   plan?: string;
   maxStreams?: number;
   countBy?: CountBy;
   onLimit?: OnLimit;
+  maxDownloads?: number;
   /** Epoch ms (Redis clock); after it the override no longer applies and Redis drops it. */
   expiresAt?: number;
 }
 
-const FIELDS = ['plan', 'maxStreams', 'countBy', 'onLimit', 'expiresAt'] as const;
+const FIELDS = ['plan', 'maxStreams', 'countBy', 'onLimit', 'maxDownloads', 'expiresAt'] as const;
 
 function fromHash(flat: Record<string, string>): Override | null {
   const o: Override = {};
@@ -25,6 +26,7 @@ function fromHash(flat: Record<string, string>): Override | null {
   if (flat.maxStreams !== undefined) o.maxStreams = Number(flat.maxStreams);
   if (flat.countBy !== undefined) o.countBy = flat.countBy as CountBy;
   if (flat.onLimit !== undefined) o.onLimit = flat.onLimit as OnLimit;
+  if (flat.maxDownloads !== undefined) o.maxDownloads = Number(flat.maxDownloads);
   if (flat.expiresAt !== undefined) o.expiresAt = Number(flat.expiresAt);
   return Object.keys(o).length ? o : null;
 }

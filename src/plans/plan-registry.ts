@@ -8,7 +8,7 @@ import {
 } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
-import { parsePlan, Plan } from '../config/plan';
+import { DOWNLOAD_DEFAULTS, parsePlan, Plan } from '../config/plan';
 import { MetricsService } from '../metrics/metrics.service';
 import { RedisClient, waitUntilReady } from '../redis/redis-connection';
 import { PlanOverlaySnapshot, PlanStore } from './plan-store';
@@ -22,11 +22,15 @@ export interface EffectivePlan extends Plan {
   source: PlanSource;
 }
 
-/** "\n<name> <maxStreams> <countBy> <onLimit> <interval> <grace>" per plan, as lib.lua reads it. */
+/**
+ * "\n<name> <maxStreams> <countBy> <onLimit> <interval> <grace> <maxDownloads> <downloadDays>" per
+ * plan, as lua/policy.lua reads it (maxDownloads -1: downloads not counted).
+ */
 export function encodePlanTable(plans: Iterable<Plan>): string {
   let table = '\n';
   for (const p of plans) {
-    table += `${p.name} ${p.maxStreams} ${p.countBy} ${p.onLimit} ${p.renewalIntervalSeconds} ${p.graceSeconds}\n`;
+    const days = p.downloadDays ?? DOWNLOAD_DEFAULTS.downloadDays;
+    table += `${p.name} ${p.maxStreams} ${p.countBy} ${p.onLimit} ${p.renewalIntervalSeconds} ${p.graceSeconds} ${p.maxDownloads ?? -1} ${days}\n`;
   }
   return table;
 }

@@ -10,14 +10,24 @@ export interface UserKeys {
   details: string;
   /** Per-user override (hash; TTL only when it has expiresAt). */
   override: string;
+  /** Downloads: member = session id, score = when it lapses (ms): a sorted set. */
+  downloads: string;
+  /** Session id -> "<drm><startedAt><deviceId>|<contentId>" for every download: a hash. */
+  downloadDetails: string;
 }
 
 export function userKeys(prefix: string, userId: string): UserKeys {
   const base = `${prefix}:{${userId}}`;
-  return { entries: `${base}:z`, details: `${base}:d`, override: `${base}:o` };
+  return {
+    entries: `${base}:z`,
+    details: `${base}:d`,
+    override: `${base}:o`,
+    downloads: `${base}:w`,
+    downloadDetails: `${base}:wd`,
+  };
 }
 
 /** The KEYS of every per-user script, in the order the scripts read them. */
-export function scriptKeys(keys: UserKeys): [string, string, string] {
-  return [keys.entries, keys.details, keys.override];
+export function scriptKeys(keys: UserKeys): string[] {
+  return [keys.entries, keys.details, keys.override, keys.downloads, keys.downloadDetails];
 }

@@ -14,7 +14,13 @@ import { Drm, DRM_LETTER, drmFromLetter } from './session-identity';
 import { scriptKeys, userKeys } from './session-keys';
 
 export type Reason =
-  'admitted' | 'renewed' | 'released' | 'limit_exceeded' | 'session_revoked' | 'degraded';
+  | 'admitted'
+  | 'renewed'
+  | 'released'
+  | 'limit_exceeded'
+  | 'session_revoked'
+  | 'download_limit_exceeded'
+  | 'degraded';
 export type Decision = 'allow' | 'deny';
 export type RemovalCause = 'evict_oldest' | 'limit_lowered';
 
@@ -43,6 +49,8 @@ export interface HeartbeatInput {
   drm: Drm;
   contentId?: string;
   plan?: string;
+  /** A persistent licence (a download), counted apart from streams. */
+  persistent?: boolean;
 }
 
 export interface StoreDecision extends EffectivePolicy {
@@ -52,11 +60,20 @@ export interface StoreDecision extends EffectivePolicy {
   /** Evicted sessions on allow, conflicting sessions on deny. */
   sessions: StoredSession[];
   removed?: { cause: RemovalCause; slots: number };
+  /** An allowed persistent licence: ms until the download lapses. */
+  downloadLapseMs?: number;
+}
+
+export interface StoredDownload extends StoredSession {
+  expiresAt: number;
 }
 
 export interface UserSessions extends EffectivePolicy {
   activeStreams: number;
   sessions: StoredSession[];
+  downloads: StoredDownload[];
+  /** The effective maxDownloads, or null when the plan does not count downloads. */
+  maxDownloads: number | null;
 }
 
 /** The plan says countBy device (possibly through an override) and the heartbeat has no deviceId. */
@@ -77,6 +94,8 @@ export class StoreError extends Error {
 }
 
 type SessionRow = [string, string, string, string, number, number];
+/** lua/downloads.lua puts the lapse time first, so the rest reads as a session. */
+type DownloadRow = [number, ...SessionRow];
 type HeartbeatReply = [
   string,
   string,
@@ -89,14 +108,26 @@ type HeartbeatReply = [
   SessionRow[],
   string,
   number,
+  number?,
 ];
-type UserSessionsReply = [string, CountBy, number, number, number, number, SessionRow[]];
+type UserSessionsReply = [
+  string,
+  CountBy,
+  number,
+  number,
+  number,
+  number,
+  SessionRow[],
+  DownloadRow[],
+  number,
+];
 type TerminateReply = [string, SessionRow[]];
 
 const SCRIPTS = {
   usherHeartbeat: 'heartbeat',
   usherUserSessions: 'user-sessions',
   usherTerminate: 'terminate',
+  usherEndDownload: 'end-download',
 } as const;
 type ScriptName = keyof typeof SCRIPTS;
 type ScriptedClient = RedisClient &
@@ -109,6 +140,9 @@ export function loadSessionScripts(): Record<ScriptName, string> {
     Object.entries(SCRIPTS).map(([name, file]) => [name, loadLuaScript(dir, file)]),
   ) as Record<ScriptName, string>;
 }
+
+/** Every per-user script gets the same KEYS (scriptKeys). */
+const SCRIPT_KEY_COUNT = scriptKeys(userKeys('', '')).length;
 
 /** The per-user bounds every writing script enforces (docs/architecture.md, "Bounds"). */
 export interface UserBounds {
@@ -139,6 +173,7 @@ export function heartbeatScriptArgs(
     planTable,
     bounds.maxEntriesPerUser,
     bounds.maxSessionsPerDevice,
+    input.persistent ? 'persistent' : '',
   ];
 }
 
@@ -172,6 +207,7 @@ function toDecision([
   rows,
   cause,
   removedSlots,
+  downloadLapseMs,
 ]: HeartbeatReply): StoreDecision {
   if (decision === 'invalid') throw new DeviceRequiredError();
   return {
@@ -185,6 +221,7 @@ function toDecision([
     graceSeconds: grace,
     sessions: rows.map(toSession),
     removed: cause ? { cause: cause as RemovalCause, slots: removedSlots } : undefined,
+    downloadLapseMs,
   };
 }
 
@@ -196,8 +233,12 @@ function toUserSessions([
   interval,
   grace,
   rows,
+  downloadRows,
+  maxDownloads,
 ]: UserSessionsReply): UserSessions {
   return {
+    downloads: downloadRows.map(([expiresAt, ...row]) => ({ ...toSession(row), expiresAt })),
+    maxDownloads: maxDownloads < 0 ? null : maxDownloads,
     plan,
     countBy,
     maxStreams,
@@ -246,7 +287,7 @@ export class SessionStore {
     const scripts = loadSessionScripts();
     for (const client of [redis.hot, redis.control]) {
       for (const [name, lua] of Object.entries(scripts)) {
-        client.defineCommand(name, { numberOfKeys: 3, lua });
+        client.defineCommand(name, { numberOfKeys: SCRIPT_KEY_COUNT, lua });
       }
     }
     this.hot = redis.hot as ScriptedClient;
@@ -321,6 +362,24 @@ export class SessionStore {
         ) as Promise<TerminateReply>,
       ),
       ([plan, rows]) => ({ plan, sessions: rows.map(toSession) }),
+    );
+  }
+
+  /** Ends one download now (admin); says whether it existed, and the user's plan. */
+  endDownload(userId: string, sessionId: string): Promise<{ existed: boolean; plan: string }> {
+    if (!this.inFlight.tryStart()) return this.overloaded('end_download');
+    return this.timed(
+      'end_download',
+      process.hrtime.bigint(),
+      this.counted(
+        this.control.usherEndDownload(
+          ...scriptKeys(userKeys(this.prefix, userId)),
+          sessionId,
+          this.plans.defaultPlanName,
+          this.plans.planTable(),
+        ) as Promise<[number, string]>,
+      ),
+      ([removed, plan]) => ({ existed: removed === 1, plan }),
     );
   }
 

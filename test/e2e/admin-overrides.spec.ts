@@ -165,12 +165,12 @@ describe('admin API: per-user overrides', () => {
       [
         'an empty body',
         {},
-        ['body: at least one of plan, maxStreams, countBy, onLimit is required'],
+        ['body: at least one of plan, maxStreams, countBy, onLimit, maxDownloads is required'],
       ],
       [
         'expiresAt alone',
         { expiresAt: '2099-01-01T00:00:00Z' },
-        ['body: at least one of plan, maxStreams, countBy, onLimit is required'],
+        ['body: at least one of plan, maxStreams, countBy, onLimit, maxDownloads is required'],
       ],
       [
         'every field wrong at once',

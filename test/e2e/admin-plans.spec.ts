@@ -181,6 +181,20 @@ describe('admin API: plans', () => {
         { graceSeconds: '30' },
         ['graceSeconds: must be an integer from 0 to 86400'],
       ],
+      [
+        'every download field wrong',
+        { maxDownloads: 1001, downloadDays: 0, downloadPlaybackHours: 8761 },
+        [
+          'maxDownloads: must be an integer from 0 to 1000',
+          'downloadDays: must be an integer from 1 to 3650',
+          'downloadPlaybackHours: must be an integer from 1 to 8760',
+        ],
+      ],
+      [
+        'a negative maxDownloads',
+        { maxDownloads: -1 },
+        ['maxDownloads: must be an integer from 0 to 1000'],
+      ],
       ['a read-only field', { maxStreams: 1, source: 'api' }, ['source: unknown field']],
       [
         'a name unlike the path',

@@ -116,6 +116,31 @@ describe('admin API: user sessions', () => {
     });
   });
 
+  describe('downloads', () => {
+    it('lists downloads apart from sessions, and DELETE ends one (204, also for an unknown one)', async () => {
+      const u = user();
+      await adminCall(app, 'put', `/v1/users/${u}/override`, { maxDownloads: 1 }).expect(201);
+      const body = { userId: u, licenseType: 'persistent', deviceId: 'phone', contentId: 'film' };
+      const first = await heartbeat(app, { ...body, sessionId: 'dl-1' });
+      expect(first.body).toMatchObject({ reason: 'admitted', license: { canPersist: true } });
+      expect((await heartbeat(app, { ...body, sessionId: 'dl-2' })).body.reason).toBe(
+        'download_limit_exceeded',
+      );
+      const listed = await adminCall(app, 'get', sessionsPath(u)).expect(200);
+      expect(listed.body).toMatchObject({ activeStreams: 0, sessions: [], maxDownloads: 1 });
+      expect(listed.body.downloads).toEqual([
+        expect.objectContaining({ sessionId: 'dl-1', deviceId: 'phone', contentId: 'film' }),
+      ]);
+      expect(listed.body.downloads[0].expiresAt).toMatch(ISO);
+
+      await adminCall(app, 'delete', `/v1/users/${u}/downloads/dl-1`).expect(204);
+      await adminCall(app, 'delete', `/v1/users/${u}/downloads/never-seen`).expect(204);
+      expect((await adminCall(app, 'get', sessionsPath(u))).body.downloads).toEqual([]);
+      expect((await heartbeat(app, { ...body, sessionId: 'dl-2' })).body.reason).toBe('admitted');
+      await adminCall(app, 'delete', `/v1/users/${u}/downloads/bad%20id`).expect(400);
+    });
+  });
+
   describe('termination', () => {
     it('terminates one session: freed slot, session revoked, a new session takes the slot', async () => {
       const u = user();

@@ -34,6 +34,7 @@ export interface HeartbeatFields {
   drm?: string;
   messageType?: string;
   plan?: string;
+  licenseType?: string;
 }
 
 export function heartbeat(app: NestFastifyApplication, fields: HeartbeatFields): request.Test {

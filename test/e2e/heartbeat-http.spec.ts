@@ -60,6 +60,15 @@ describe('POST /v1/heartbeats over HTTP', () => {
         expiresInSeconds: 90,
         evicted: [],
         conflicts: [],
+        license: {
+          canRenew: true,
+          canPersist: false,
+          licenseDurationSeconds: 90,
+          playbackDurationSeconds: 0,
+          renewalDelaySeconds: 60,
+          renewalRetryIntervalSeconds: 10,
+          renewalRecoveryDurationSeconds: 30,
+        },
       });
       const renewed = await heartbeat({
         userId: u,
@@ -79,6 +88,7 @@ describe('POST /v1/heartbeats over HTTP', () => {
         reason: 'limit_exceeded',
         expiresInSeconds: 0,
       });
+      expect(denied.body).not.toHaveProperty('license');
       expect(denied.body.conflicts).toEqual([
         {
           sessionId: 'a',
@@ -209,6 +219,11 @@ describe('POST /v1/heartbeats over HTTP', () => {
       ['unknown plan', { ...good, plan: 'platinum' }, /^plan: "platinum" is not a known plan/],
       ['no id source', { ...good, sessionId: undefined }, /^deviceId: required/],
       ['device plan without deviceId', { ...good, plan: 'family' }, /^deviceId: required because/],
+      [
+        'bad licenseType',
+        { ...good, licenseType: 'rental' },
+        /^licenseType: must be one of streaming, persistent/,
+      ],
     ];
 
     it.each(matrix)('%s → 400 naming the field', async (_name, body, problem) => {
@@ -298,6 +313,7 @@ describe('POST /v1/heartbeats over HTTP', () => {
         'customSessionId',
         'deviceId',
         'drm',
+        'licenseType',
         'messageType',
         'plan',
         'sessionId',

@@ -371,6 +371,7 @@ describe('session events', () => {
           drm: 'widevine',
           contentId: null,
           plan: 'basic',
+          licenseType: 'streaming',
           activeStreams: 0,
           maxStreams: 1,
         } as const;

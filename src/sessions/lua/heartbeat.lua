@@ -6,8 +6,11 @@
 -- ARGV[6] requested plan or ''  ARGV[7] default plan  ARGV[8] plan table
 -- ARGV[9] entries a user may hold at least (USHER_MAX_ENTRIES_PER_USER)
 -- ARGV[10] sessions one device may hold under countBy device (USHER_MAX_SESSIONS_PER_DEVICE)
+-- ARGV[11] 'persistent' (a download: downloads.lua) or '' (streaming)
+-- KEYS[4] downloads (sorted set)  KEYS[5] download details (hash)
 -- Returns { decision, reason, plan, countBy, maxStreams, activeStreams, interval, grace,
---           sessions, cause, removedSlots }
+--           sessions, cause, removedSlots, downloadLapseMs }
+--   downloadLapseMs: for an allowed persistent licence, ms until the download lapses
 --   decision: 'allow' | 'deny' | 'invalid' (reason 'device_required'; nothing was written)
 --   sessions: the evicted sessions on allow, the conflicting ones on deny (see describe)
 --   cause: '' | 'evict_oldest' | 'limit_lowered', for the removedSlots slots this call ended
@@ -23,7 +26,7 @@ end
 -- The steady state first, before the rest of the library is even defined (defining it costs
 -- Redis CPU on every call): under countBy session, a live session of a user within the limit
 -- renews with five commands. Lapsed entries are left for the next call that writes more.
-if ARGV[1] ~= 'release' and policy.countBy == 'session' then
+if ARGV[1] ~= 'release' and ARGV[11] ~= 'persistent' and policy.countBy == 'session' then
   local cutoff = now - policy.ttl
   local score = redis.call('ZSCORE', KEYS[1], sessionId)
   if score and tonumber(score) > cutoff then
@@ -38,7 +41,39 @@ if ARGV[1] ~= 'release' and policy.countBy == 'session' then
 end
 
 --- @include "sessions"
+--- @include "downloads"
 local u = openUser(KEYS[1], KEYS[2], policy, now)
+
+-- A persistent licence is a download: counted apart from streams, never against maxStreams.
+if ARGV[11] == 'persistent' then
+  pruneLapsed(u)
+  local active = liveSlotCount(u)
+  local lifeMs = policy.downloadDays * 86400000
+  local function allowDownload(reason, lapseMs)
+    local reply = answer('allow', reason, active)
+    reply[12] = lapseMs
+    return reply
+  end
+  if policy.maxDownloads < 0 then -- this plan does not count downloads: nothing is stored
+    if ARGV[1] == 'release' then return answer('allow', 'released', active) end
+    return allowDownload('admitted', lifeMs)
+  end
+  local w = openDownloads(KEYS[4], KEYS[5], now)
+  pruneDownloads(w)
+  if ARGV[1] == 'release' then
+    endDownload(w, sessionId)
+    return answer('allow', 'released', active)
+  end
+  local lapsesAt = redis.call('ZSCORE', w.key, sessionId)
+  if lapsesAt then return allowDownload('renewed', tonumber(lapsesAt) - now) end
+  if redis.call('ZCARD', w.key) < policy.maxDownloads then
+    recordDownload(w, sessionId, now + lifeMs, drm, deviceId, contentId)
+    return allowDownload('admitted', lifeMs)
+  end
+  local conflicts = {}
+  for i, row in ipairs(loadDownloads(w)) do conflicts[i] = { unpack(row, 2) } end
+  return answer('deny', 'download_limit_exceeded', active, conflicts)
+end
 -- sessions and revocations together, whatever arrives
 local bound = math.max(tonumber(ARGV[9]), 2 * policy.maxStreams)
 

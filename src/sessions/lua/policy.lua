@@ -1,7 +1,9 @@
 -- policy.lua: the Redis clock and the effective policy of a user (included by every per-user
 -- script). Plan table (ARGV): "\n" then one line per plan:
---   "<name> <maxStreams> <countBy> <onLimit> <interval> <grace>\n"
--- Override hash: plan, maxStreams, countBy, onLimit, expiresAt (ms); see docs/architecture.md.
+--   "<name> <maxStreams> <countBy> <onLimit> <interval> <grace> <maxDownloads> <downloadDays>\n"
+--   (maxDownloads -1: the plan does not count downloads)
+-- Override hash: plan, maxStreams, countBy, onLimit, maxDownloads, expiresAt (ms); see
+-- docs/architecture.md.
 
 local function nowMs()
   local t = redis.call('TIME')
@@ -22,8 +24,8 @@ local function resolvePolicy(overrideKey, requested, defaultName, planTable, now
     name = defaultName
     at = string.find(planTable, '\n' .. name .. ' ', 1, true)
   end
-  local maxStreams, countBy, onLimit, interval, grace =
-    string.match(planTable, '^%S+ (%d+) (%S+) (%S+) (%d+) (%d+)', at + 1)
+  local maxStreams, countBy, onLimit, interval, grace, maxDownloads, downloadDays =
+    string.match(planTable, '^%S+ (%d+) (%S+) (%S+) (%d+) (%d+) (%-?%d+) (%d+)', at + 1)
   local policy = {
     name = name,
     maxStreams = tonumber(o.maxStreams or maxStreams),
@@ -31,6 +33,8 @@ local function resolvePolicy(overrideKey, requested, defaultName, planTable, now
     onLimit = o.onLimit or onLimit,
     interval = tonumber(interval),
     grace = tonumber(grace),
+    maxDownloads = tonumber(o.maxDownloads or maxDownloads),
+    downloadDays = tonumber(downloadDays),
   }
   policy.ttl = (policy.interval + policy.grace) * 1000
   return policy
