@@ -12,6 +12,7 @@ export interface HeartbeatRequest {
   deviceId?: string;
   contentId?: string;
   plan?: string;
+  licenseType?: 'streaming' | 'persistent';
 }
 
 /** SPEC §4: ids are URL-safe printable characters, so they can never break a key or a log line. */
