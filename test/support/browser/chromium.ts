@@ -14,7 +14,7 @@ export async function launchChromium(): Promise<Browser> {
       `no Chromium at ${CHROMIUM}: install the chromium package (or set USHER_CHROMIUM)`,
     );
   }
-  return puppeteer.launch({
+  const browser = await puppeteer.launch({
     executablePath: CHROMIUM,
     headless: true,
     args: [
@@ -30,13 +30,21 @@ export async function launchChromium(): Promise<Browser> {
       '--mute-audio',
       '--disable-gpu',
       '--disable-dev-shm-usage',
-      '--renderer-process-limit=2',
+      // Keep the renderer count down (memory): a soft limit of one, and no spare renderer.
+      '--renderer-process-limit=1',
+      '--disable-features=SpareRendererForSitePerProcess',
     ],
     protocolTimeout: 30_000,
   });
+  // The blank first tab would hold a renderer of its own; headless Chromium runs on without tabs.
+  await Promise.all((await browser.pages()).map((page) => page.close()));
+  return browser;
 }
 
-/** Closes the browser; SIGKILLs its process if it does not close within a few seconds. */
+/**
+ * Closes the browser. If it does not close within a few seconds, SIGKILLs its process group:
+ * puppeteer starts Chromium detached, so that group holds only the processes this test started.
+ */
 export async function closeChromium(browser: Browser | undefined): Promise<void> {
   if (!browser) return;
   const child = browser.process();
@@ -48,5 +56,11 @@ export async function closeChromium(browser: Browser | undefined): Promise<void>
     () => 'timeout' as const,
   );
   clearTimeout(timer);
-  if (closed === 'timeout' && child && child.exitCode === null) child.kill('SIGKILL');
+  if (closed === 'timeout' && child?.pid !== undefined && child.exitCode === null) {
+    try {
+      process.kill(-child.pid, 'SIGKILL');
+    } catch {
+      child.kill('SIGKILL');
+    }
+  }
 }

@@ -8,6 +8,14 @@
   var video = null;
   var errors = [];
   var licences = [];
+  var challenges = [];
+
+  function base64(buffer) {
+    var bytes = new Uint8Array(buffer.buffer || buffer, buffer.byteOffset || 0, buffer.byteLength);
+    var text = '';
+    for (var i = 0; i < bytes.length; i++) text += String.fromCharCode(bytes[i]);
+    return btoa(text);
+  }
 
   function describe(error) {
     if (!error || typeof error !== 'object' || typeof error.code !== 'number') {
@@ -49,6 +57,7 @@
       var net = player.getNetworkingEngine();
       net.registerRequestFilter(function (type, request) {
         if (type !== LICENSE) return;
+        challenges.push(base64(request.body));
         Object.keys(setup.headers || {}).forEach(function (name) {
           request.headers[name] = setup.headers[name];
         });
@@ -79,6 +88,7 @@
         keyStatuses: player ? player.getKeyStatuses() : {},
         errors: errors.slice(),
         licences: licences.slice(),
+        challenges: challenges.slice(),
       };
     },
 

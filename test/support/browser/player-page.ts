@@ -27,6 +27,8 @@ export interface PlayerState {
   mediaError: number | null;
   keyStatuses: Record<string, string>;
   errors: ShakaError[];
+  /** The CDM's licence messages as the player sent them (base64), in order. */
+  challenges: string[];
   /** Licence answers that reached the player, with the headers it could read. */
   licences: Array<{ status: number; headers: Record<string, string> }>;
 }
