@@ -40,18 +40,15 @@ describe('POST /v1/licenses/{drm}: the HTTP contract', () => {
         (u) =>
           playerToken({ sub: u, deviceId: 'd' }, { secret: 'another-secret-of-32-bytes-or-more!' }),
       ],
-    ])(
-      '401 (token: %s), with CORS headers; nothing stored or forwarded',
-      async (_name, token) => {
-        const u = user();
-        const res = await h.post('fairplay', await token(u), SPC, { origin: ORIGIN });
-        expect(res.status).toBe(401);
-        expect(json(res)).toMatchObject({ statusCode: 401 });
-        expect(res.headers['access-control-allow-origin']).toBe(ORIGIN);
-        expect(h.upstream.received).toHaveLength(0);
-        expect(await h.storedKeys(u)).toEqual([]);
-      },
-    );
+    ])('401 (token: %s), with CORS headers; nothing stored or forwarded', async (_name, token) => {
+      const u = user();
+      const res = await h.post('fairplay', await token(u), SPC, { origin: ORIGIN });
+      expect(res.status).toBe(401);
+      expect(json(res)).toMatchObject({ statusCode: 401 });
+      expect(res.headers['access-control-allow-origin']).toBe(ORIGIN);
+      expect(h.upstream.received).toHaveLength(0);
+      expect(await h.storedKeys(u)).toEqual([]);
+    });
   });
 
   it('404 for a DRM without a licence server, and for an unknown DRM', async () => {
