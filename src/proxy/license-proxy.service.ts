@@ -82,6 +82,12 @@ export class LicenseProxy {
     }
     const request = this.heartbeatRequest(drm, claims, ids, reading);
     const decision: Decided = await this.heartbeats.decide(request);
+    if (reading.keyIds?.length) {
+      // Key ids are not secret (they sit in the clear in every init segment); tokens and bytes are.
+      this.logger.debug(
+        `${drm} ${request.messageType} ${decision.decision}/${decision.reason} keys ${reading.keyIds.join(',')}`,
+      );
+    }
     if (decision.decision === 'deny') return { kind: 'denied', decision };
     const fields: TokenFields = {
       userId: request.userId,
