@@ -173,6 +173,16 @@ describe('POST /v1/licenses/widevine with real Chrome challenges', () => {
     expect(await h.storedKeys(u)).toEqual([]);
   });
 
+  it('an invalid device id header is a 400 even on an undecided message', async () => {
+    const token = await playerToken({ sub: user() });
+    const res = await h.post('widevine', token, SERVICE_CERTIFICATE_REQUEST, {
+      'x-usher-device-id': 'has space',
+    });
+    expect(res.status).toBe(400);
+    expect(json(res).message).toMatch(/^deviceId:/);
+    expect(h.upstream.received).toHaveLength(0);
+  });
+
   it('400 names what is wrong with a garbage challenge; nothing stored or forwarded', async () => {
     const u = user();
     const res = await h.post('widevine', await playerToken({ sub: u, deviceId: 'd' }), 'garbage');
