@@ -58,6 +58,8 @@ export const DEFAULT_UPSTREAM_TOKEN_TEMPLATE = {
 };
 
 export const PLACEHOLDER = /\{\{\s*([A-Za-z.]+)\s*\}\}/g;
+/** An HTTP header name (RFC 9110 token). */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
 /** What load-config's reader offers; kept narrow so this file stays independent of it. */
 export interface ProxyEnv {
@@ -110,9 +112,7 @@ function upstreamHeaders(r: ProxyEnv): Record<string, string> {
     parsed !== null &&
     typeof parsed === 'object' &&
     !Array.isArray(parsed) &&
-    Object.entries(parsed).every(
-      ([k, v]) => /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(k) && typeof v === 'string',
-    );
+    Object.entries(parsed).every(([k, v]) => HEADER_NAME.test(k) && typeof v === 'string');
   if (!ok) {
     r.problems.push(`${name}: must be a JSON object of header names to string values`);
     return {};
@@ -171,7 +171,7 @@ function upstreamToken(r: ProxyEnv): UpstreamTokenConfig | undefined {
     }
     return undefined;
   }
-  if (header === undefined || !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(header)) {
+  if (header === undefined || !HEADER_NAME.test(header)) {
     r.problems.push(
       'USHER_PROXY_UPSTREAM_TOKEN_HEADER: required with USHER_PROXY_UPSTREAM_TOKEN_SECRET (a header name, e.g. x-vendor-auth)',
     );

@@ -3,7 +3,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { invalidRequest } from '../common/invalid-request';
-import { HeartbeatRequest, validateHeartbeat } from '../heartbeat/heartbeat-request';
+import { HeartbeatRequest, ID_PATTERN, validateHeartbeat } from '../heartbeat/heartbeat-request';
 import { HeartbeatResponse, HeartbeatService } from '../heartbeat/heartbeat.service';
 import { PlanRegistry } from '../plans/plan-registry';
 import { Drm } from '../sessions/session-identity';
@@ -82,6 +82,12 @@ export class LicenseProxy {
     }
     const request = this.heartbeatRequest(drm, claims, ids, reading);
     const decision: Decided = await this.heartbeats.decide(request);
+    if (reading.keyIds?.length) {
+      // Key ids are not secret (they sit in the clear in every init segment); tokens and bytes are.
+      this.logger.debug(
+        `${drm} ${request.messageType} ${decision.decision}/${decision.reason} keys ${reading.keyIds.join(',')}`,
+      );
+    }
     if (decision.decision === 'deny') return { kind: 'denied', decision };
     const fields: TokenFields = {
       userId: request.userId,
@@ -174,8 +180,15 @@ function playerIds(
     if (Array.isArray(value)) throw invalidRequest([`${name}: sent more than once`]);
     return value;
   };
-  return {
+  const ids = {
     deviceId: claims.deviceId ?? header(DEVICE_ID_HEADER),
     customSessionId: claims.sessionId ?? header(SESSION_ID_HEADER),
   };
+  // Checked here too, not only by validateHeartbeat: undecided messages carry them upstream.
+  for (const [field, id] of Object.entries(ids)) {
+    if (id !== undefined && (id.length > 256 || !ID_PATTERN.test(id))) {
+      throw invalidRequest([`${field}: must be 1-256 characters of A-Z a-z 0-9 . _ ~ : @ + = -`]);
+    }
+  }
+  return ids;
 }

@@ -71,9 +71,10 @@ function headerAction(headers: IncomingHttpHeaders): string | undefined {
  */
 export function readPlayReady(body: Buffer, headers: IncomingHttpHeaders): ChallengeReading {
   const xml = body.toString('utf8');
-  if (XMLValidator.validate(xml) !== true) throw new ChallengeError('body: not XML (PlayReady)');
   let doc: unknown;
   try {
+    if (XMLValidator.validate(xml) !== true) throw new Error('invalid');
+    // fast-xml-parser refuses nesting deeper than 100 elements (a challenge has about 12).
     doc = parser.parse(xml);
   } catch {
     throw new ChallengeError('body: not XML (PlayReady)');

@@ -91,6 +91,9 @@ export function readWidevine(body: Buffer): ChallengeReading {
     throw new ChallengeError('body: empty (expected a Widevine SignedMessage)');
   const signed = decode(SignedMessage, body, 'SignedMessage');
   if (signed.type === SERVICE_CERTIFICATE_REQUEST) {
+    // Only the bare request passes undecided: nothing may ride along to the licence server.
+    if (signed.msg?.length)
+      throw new ChallengeError('msg: a service-certificate request carries none');
     return { kind: 'pass', what: 'service-certificate-request' };
   }
   if (signed.type !== LICENSE_REQUEST) {

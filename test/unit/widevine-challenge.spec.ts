@@ -78,6 +78,7 @@ describe('Widevine challenges', () => {
     ['a LICENSE_REQUEST without msg', Buffer.from(SignedMessage.encode({ type: 1 }).finish())],
     ['a LicenseRequest of unknown type', signed({ type: 9 })],
     ['a RENEWAL without existing_license', signed({ type: 2 })],
+    ['a service-certificate request carrying a licence request', signed({ type: 1 }, 4)],
     ['ClearKey JSON', Buffer.from('{"kids":["LwVHf8JLtPrv2GUXFW2v_A"],"type":"temporary"}')],
   ])('refuses garbage: %s', (_name, body) => {
     expect(() => readWidevine(body)).toThrow(ChallengeError);
