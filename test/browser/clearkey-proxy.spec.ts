@@ -2,17 +2,16 @@ import { Browser } from 'puppeteer-core';
 import { closeChromium, launchChromium } from '../support/browser/chromium';
 import { base64url, ClearKeyServer, startClearKeyServer } from '../support/browser/clearkey-server';
 import { PageServer, startPageServer } from '../support/browser/page-server';
-import { signPlayerJwt } from '../support/browser/player-jwt';
 import { PlayerPage, PlayerState, ShakaError } from '../support/browser/player-page';
 import { ClearKeyClip, makeClearKeyClip } from '../support/cenc/clearkey-clip';
 import { pollUntil } from '../support/child-process';
+import { PLAYER_JWT_SECRET, playerToken } from '../support/player-token';
 import { startRedis, TestRedis } from '../support/redis-server';
 import { ADMIN_TOKEN, catalog, plan, testConfig } from '../support/test-app';
 import { freshUser, startInstance, UsherInstance } from '../support/usher-http';
 
 /** Shaka's DRM/LICENSE_REQUEST_FAILED: the licence server answered with an error. */
 const LICENSE_REQUEST_FAILED = 6007;
-const JWT_SECRET = 'browser-e2e-player-token-secret-0123456789abcdef';
 
 jest.setTimeout(90_000);
 
@@ -47,7 +46,7 @@ describe('Chromium ClearKey CDM through the licence proxy', () => {
         { plans, storeTimeoutMs: 2000 },
         {
           USHER_PROXY_UPSTREAM_CLEARKEY: upstream.url,
-          USHER_PROXY_JWT_SECRET: JWT_SECRET,
+          USHER_PROXY_JWT_SECRET: PLAYER_JWT_SECRET,
           USHER_PROXY_CORS_ORIGINS: site.origin,
         },
       ),
@@ -88,7 +87,7 @@ describe('Chromium ClearKey CDM through the licence proxy', () => {
     const licenseUrl = `${usher.baseUrl}/v1/licenses/clearkey`;
 
     // Player 1: device and playback id in its token.
-    const token1 = signPlayerJwt(JWT_SECRET, {
+    const token1 = await playerToken({
       sub: userId,
       deviceId: 'tv-1',
       sessionId: 'play-1',
@@ -134,7 +133,7 @@ describe('Chromium ClearKey CDM through the licence proxy', () => {
     expect(goingOn.errors).toEqual([]);
 
     // Player 2 of the same user on another device: its ids come in the X-Usher-* headers.
-    const token2 = signPlayerJwt(JWT_SECRET, { sub: userId });
+    const token2 = await playerToken({ sub: userId });
     const player2 = await openPlayer();
     await player2.load({
       manifestUrl: site.manifestUrl,
