@@ -6,6 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { AppModule } from './app.module';
 import { AppConfig } from './config/app-config';
 import { documentHeartbeatRoute, HEARTBEAT_MODELS } from './heartbeat/heartbeat.openapi';
+import { documentLicenseRoute } from './proxy/proxy.openapi';
 
 /** SPEC §4: bodies over 16 KiB are refused with 413 before anything else reads them. */
 export const BODY_LIMIT_BYTES = 16 * 1024;
@@ -70,7 +71,10 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
       .build(),
     { extraModels: heartbeatApi ? HEARTBEAT_MODELS : [] },
   );
-  if (heartbeatApi) documentHeartbeatRoute(document);
+  if (heartbeatApi) {
+    documentHeartbeatRoute(document);
+    documentLicenseRoute(document);
+  }
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
   return app;
 }

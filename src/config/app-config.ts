@@ -1,4 +1,5 @@
 import { PlanCatalog } from './plan';
+import { ProxyConfig } from './proxy-config';
 
 export type FailMode = 'open' | 'closed';
 export type UsherRole = 'all' | 'api' | 'worker';
@@ -70,6 +71,8 @@ export interface AppConfig {
   /** Cadence of the cluster-wide usher_active_slots computation. */
   activeSlotsIntervalMs: number;
   logLevel: 'error' | 'warn' | 'log' | 'debug';
+  /** Licence proxy (USHER_PROXY_*): docs/proxy.md. */
+  proxy: ProxyConfig;
   /** Warnings to print once the logger is up (development fallbacks in force). */
   warnings: string[];
 }

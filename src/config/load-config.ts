@@ -8,6 +8,7 @@ import {
   RedisTarget,
 } from './app-config';
 import { PlanCatalog, parsePlanCatalog } from './plan';
+import { loadProxyConfig } from './proxy-config';
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -222,6 +223,7 @@ export function loadConfig(env: Env): AppConfig {
     webhookBackoffMs: r.integer('USHER_WEBHOOK_BACKOFF_MS', 2000, 1, 3_600_000),
     activeSlotsIntervalMs: r.integer('USHER_ACTIVE_SLOTS_INTERVAL_MS', 15000, 1000, 30000),
     logLevel: r.oneOf('USHER_LOG_LEVEL', ['error', 'warn', 'log', 'debug'] as const, 'log'),
+    proxy: loadProxyConfig(r),
     warnings,
   };
   if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(config.keyPrefix)) {

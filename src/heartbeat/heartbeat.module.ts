@@ -7,5 +7,6 @@ import { HeartbeatService } from './heartbeat.service';
 @Module({
   imports: [SessionsModule, PlansModule],
   providers: [HeartbeatService, HeartbeatRoute],
+  exports: [HeartbeatService],
 })
 export class HeartbeatModule {}
