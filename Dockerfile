@@ -1,5 +1,3 @@
-# syntax=docker/dockerfile:1
-#
 # usher container image.
 #   docker build -t usher:dev .
 #   docker run --rm -p 8080:8080 --read-only --tmpfs /tmp -e REDIS_URL=... usher:dev
