@@ -77,6 +77,9 @@ default_ulimits = ["nofile=$hard_nofile:$hard_nofile", "nproc=$hard_nproc:$hard_
 runtime = "runc"
 cgroup_manager = "cgroupfs"
 events_logger = "file"
+
+[network]
+network_config_dir = "$WORK/networks"
 EOF
 export CONTAINERS_CONF=$WORK/containers.conf
 pm() {
