@@ -239,7 +239,9 @@ if ! make_base >"$WORK/base.out" 2>&1; then
   exit 1
 fi
 while read -r line; do info "$line"; done <"$WORK/base.out"
-if pm build --pull=never --network host --build-arg "NODE_IMAGE=$base_image" \
+# --layers=false: the storage is new on every run, so committing each step as a cache layer would
+# only cost time (about a minute here).
+if pm build --layers=false --pull=never --network host --build-arg "NODE_IMAGE=$base_image" \
   -t "$IMAGE" -f "$ROOT/Dockerfile" "$ROOT" >"$WORK/build.log" 2>&1; then
   pass build "podman build --pull=never --build-arg NODE_IMAGE=$base_image, $((SECONDS - started)) s"
 else
