@@ -1,8 +1,8 @@
-# syntax=docker/dockerfile:1
-#
 # usher container image.
 #   docker build -t usher:dev .
 #   docker run --rm -p 8080:8080 --read-only --tmpfs /tmp -e REDIS_URL=... usher:dev
+# podman builds it the same way; offline (no registry), pass a local Node image as NODE_IMAGE.
+# scripts/image-check.sh builds and runs it that way in CI (docs/deploy.md).
 #
 # The runtime stage holds only what `node dist/main.js` needs: dist/ (with the Lua scripts the
 # build copies there), production node_modules, package.json and the baseline plans file. Files

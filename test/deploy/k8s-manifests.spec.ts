@@ -1,17 +1,19 @@
 /**
- * The deploy manifests (k8s/, Dockerfile) hold the operational promises of SPEC §4/§5: probes on
- * the health endpoints, a hardened pod, a graceful shutdown window, the plans file and secrets
+ * The deploy manifests (k8s/, Dockerfile) hold the operational promises of docs/deploy.md: probes
+ * on the health endpoints, a hardened pod, a graceful shutdown window, the plans file and secrets
  * where the service looks for them. These tests render every kustomization with
- * `kubectl kustomize` (offline) and check those promises; the rendered configuration is also fed
- * to the service's own config loader, so a manifest the service would refuse fails here first.
+ * `kubectl kustomize` (offline), validate every rendered object against the Kubernetes OpenAPI
+ * schemas (unknown fields included) and check those promises; the rendered configuration is also
+ * fed to the service's own config loader, so a manifest the service would refuse fails here first.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
 import { loadConfig } from '../../src/config/load-config';
 import { parsePlanCatalog } from '../../src/config/plan';
+import { schemaProblems } from '../support/k8s-schema';
 
 const ROOT = join(__dirname, '..', '..');
 const KUBECTL = process.env.KUBECTL ?? 'kubectl';
@@ -131,8 +133,81 @@ const ports = (rules: { ports?: Port[] }[] | undefined): string[] =>
   (rules ?? []).flatMap((r) => (r.ports ?? []).map((p) => `${p.protocol ?? 'TCP'}/${p.port}`));
 
 const VARIANTS = ['k8s/base', 'k8s/overlays/dev', 'k8s/overlays/production'] as const;
-const rendered = new Map<string, Manifest[]>(VARIANTS.map((dir) => [dir, render(dir)]));
+// Every kustomization there is, so a new overlay is schema-checked without being listed here.
+const ALL_KUSTOMIZATIONS = [
+  'k8s/base',
+  ...readdirSync(join(ROOT, 'k8s/overlays'), { withFileTypes: true })
+    .filter((entry) => entry.isDirectory())
+    .map((entry) => `k8s/overlays/${entry.name}`),
+];
+const rendered = new Map<string, Manifest[]>(
+  [...new Set([...VARIANTS, ...ALL_KUSTOMIZATIONS])].map((dir) => [dir, render(dir)]),
+);
 const get = (dir: string): Manifest[] => rendered.get(dir) ?? [];
+const clone = <T>(value: T): T => structuredClone(value);
+// The content hash kustomize appends to generated ConfigMap and Secret names.
+const HASH = /-[a-z0-9]{10}$/;
+
+describe.each(ALL_KUSTOMIZATIONS)('%s against the Kubernetes OpenAPI schemas', (dir) => {
+  it.each(get(dir).map((m) => [`${m.kind} ${m.metadata.name.replace(HASH, '')}`, m] as const))(
+    '%s is valid and has no unknown field',
+    (_name, manifest) => {
+      expect(schemaProblems(manifest as unknown as Record<string, unknown>)).toEqual([]);
+    },
+  );
+});
+
+describe('the schema check', () => {
+  const all = get('k8s/base');
+  const problemsAfter = (kind: string, name: string, edit: (m: Workload) => void): string[] => {
+    const manifest = clone(find<Workload>(all, kind, name));
+    edit(manifest);
+    return schemaProblems(manifest as unknown as Record<string, unknown>);
+  };
+
+  it('fails a misspelt field name, required or optional, at any depth', () => {
+    const renamed = problemsAfter('Deployment', 'usher', (d) => {
+      const spec = d.spec.template.spec as unknown as Record<string, unknown>;
+      spec.contianers = spec.containers;
+      delete spec.containers;
+    });
+    expect(renamed).toEqual([
+      expect.stringContaining('must have required property containers'),
+      'unknown field spec.template.spec.contianers',
+    ]);
+    const alongside = problemsAfter('Deployment', 'usher', (d) => {
+      Object.assign(d.spec.template.spec.containers[0], { imagePullPolicyy: 'Always' });
+    });
+    expect(alongside).toEqual(['unknown field spec.template.spec.containers[0].imagePullPolicyy']);
+    const top = problemsAfter('Service', 'usher', (s) => Object.assign(s, { spce: {} }));
+    expect(top).toEqual(['unknown field spce']);
+  });
+
+  it('fails a misspelt field of the prometheus-operator kinds', () => {
+    const monitor = problemsAfter('ServiceMonitor', 'usher', (m) => {
+      const endpoints = (m.spec as unknown as { endpoints: Record<string, unknown>[] }).endpoints;
+      endpoints[0].intervall = '15s';
+    });
+    expect(monitor).toEqual(['unknown field spec.endpoints[0].intervall']);
+  });
+
+  it('fails a wrong type, and a kind it has no schema for', () => {
+    const replicas = problemsAfter('Deployment', 'usher', (d) => {
+      Object.assign(d.spec, { replicas: 'two' });
+    });
+    expect(replicas).toEqual([expect.stringContaining('replicas must be integer')]);
+    expect(schemaProblems({ apiVersion: 'example.com/v1', kind: 'Widget' })).toEqual([
+      'no schema for apiVersion example.com/v1 kind Widget',
+    ]);
+  });
+
+  it('accepts any key in map-typed fields (labels, annotations, ConfigMap data)', () => {
+    const labelled = problemsAfter('Deployment', 'usher', (d) => {
+      d.metadata.labels = { ...d.metadata.labels, 'example.com/any-key': 'x' };
+    });
+    expect(labelled).toEqual([]);
+  });
+});
 
 describe.each(VARIANTS)('%s renders a deployable usher', (dir) => {
   const all = get(dir);
@@ -403,6 +478,10 @@ describe('Dockerfile', () => {
     expect(of('ENV').join(' ')).toMatch(/\bNODE_ENV=production\b/);
     expect(of('EXPOSE')).toEqual(['8080']);
     expect(JSON.parse(of('CMD').at(-1) ?? '')).toEqual(['node', 'dist/main.js']);
+  });
+
+  it('builds offline: no `# syntax=` directive, which makes BuildKit pull a frontend image', () => {
+    expect(readFileSync(join(ROOT, 'Dockerfile'), 'utf8')).not.toMatch(/^#\s*syntax\s*=/im);
   });
 
   it('has no HEALTHCHECK (Kubernetes probes the health endpoints)', () => {
