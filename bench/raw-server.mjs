@@ -13,6 +13,8 @@ import { BENCH_PLANS, loadUsherScript } from './lib/workload.mjs';
 const root = resolve(process.env.RAW_ROOT ?? join(dirname(fileURLToPath(import.meta.url)), '..'));
 const script = loadUsherScript(root);
 const prefix = process.env.RAW_KEY_PREFIX ?? 'usher';
+// The streaming licence policy of each plan, built once, as usher shares one per plan.
+const licenses = Object.fromEntries(BENCH_PLANS.map((p) => [p.name, script.licensePolicy('streaming', p)]));
 const DRM_BY_LETTER = { w: 'widevine', p: 'playready', f: 'fairplay', c: 'clearkey' };
 
 // ioredis defaults, as a minimal handler has them; RAW_AUTOPIPELINING=1 mirrors usher's hot
@@ -65,6 +67,7 @@ app.post('/v1/heartbeats', async (request) => {
     expiresInSeconds: decision === 'allow' && reason !== 'released' ? interval + grace : 0,
     evicted: decision === 'allow' ? listed : [],
     conflicts: decision === 'deny' ? listed : [],
+    license: decision === 'allow' ? licenses[plan] : undefined,
   };
 });
 

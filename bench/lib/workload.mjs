@@ -41,6 +41,7 @@ const DEFAULT_BOUNDS = { maxEntriesPerUser: 64, maxSessionsPerDevice: 8 };
  * resolved), the plan-table encoding, the key layout and the very KEYS + ARGV builder usher
  * calls, all from dist/, so the raw reference and the bulk loader cannot drift from usher.
  * `args(prefix, heartbeat, plans)` returns KEYS then ARGV for one call; `numberOfKeys` goes with it.
+ * `licensePolicy(type, plan)` is the licence policy every allow answer carries.
  */
 export function loadUsherScript(root) {
   const dist = join(root, 'dist');
@@ -48,7 +49,8 @@ export function loadUsherScript(root) {
   const { encodePlanTable } = require('./plans/plan-registry.js');
   const { userKeys, scriptKeys } = require('./sessions/session-keys.js');
   const { loadSessionScripts, heartbeatScriptArgs } = require('./sessions/session-store.js');
-  if (![encodePlanTable, userKeys, scriptKeys, loadSessionScripts, heartbeatScriptArgs].every((f) => typeof f === 'function')) {
+  const { licensePolicy } = require('./heartbeat/license-policy.js');
+  if (![encodePlanTable, userKeys, scriptKeys, loadSessionScripts, heartbeatScriptArgs, licensePolicy].every((f) => typeof f === 'function')) {
     throw new Error('dist/ no longer exports what bench/lib/workload.mjs needs: update it');
   }
   const lua = loadSessionScripts().usherHeartbeat;
@@ -58,7 +60,7 @@ export function loadUsherScript(root) {
     if (!tables.has(plans)) tables.set(plans, encodePlanTable(plans));
     return heartbeatScriptArgs(prefix, heartbeat, plans[0].name, tables.get(plans), DEFAULT_BOUNDS);
   };
-  return { lua, numberOfKeys, args, encodePlanTable, userKeys };
+  return { lua, numberOfKeys, args, encodePlanTable, userKeys, licensePolicy };
 }
 
 // ---- ids ---------------------------------------------------------------------------------------
