@@ -64,6 +64,8 @@ export interface AppConfig {
   /** Cadence of the cluster-wide usher_active_slots computation. */
   activeSlotsIntervalMs: number;
   logLevel: 'error' | 'warn' | 'log' | 'debug';
+  /** USHER_CONSOLE: serve the admin console at /console (default true). */
+  console: boolean;
   /** Warnings to print once the logger is up (development fallbacks in force). */
   warnings: string[];
 }
