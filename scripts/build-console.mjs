@@ -1,8 +1,8 @@
 // Builds the admin console (console/) into static files that usher serves at /console:
-// one JS and one CSS bundle (content-hashed names) and index.html pointing at them.
+// one JS and one CSS bundle (content-hashed names), index.html pointing at them, and the icon.
 //   node scripts/build-console.mjs [--outdir DIR]     (default: dist/console/web)
 // `npm run build` runs it after `nest build`, which empties dist/ first.
-import { readFileSync, rmSync, mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, rmSync, mkdirSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -40,4 +40,5 @@ const html = readFileSync(join(root, 'console/index.html'), 'utf8')
   .replace('{{js}}', js)
   .replace('{{css}}', css);
 writeFileSync(join(outdir, 'index.html'), html);
+copyFileSync(join(root, 'console/favicon.svg'), join(outdir, 'favicon.svg'));
 process.stdout.write(`console built into ${outdir}: index.html, ${js}, ${css}\n`);

@@ -1,4 +1,4 @@
-import { DynamicModule, Module } from '@nestjs/common';
+import { DynamicModule, Module, Type } from '@nestjs/common';
 import { AdminModule } from './admin/admin.module';
 import { AuthModule } from './auth/auth.module';
 import { AppConfig } from './config/app-config';
@@ -15,7 +15,8 @@ import { StatsModule } from './stats/stats.module';
 export class AppModule {
   static forRoot(config: AppConfig): DynamicModule {
     // USHER_ROLE=worker serves only operations (health, metrics) next to the event workers.
-    const httpApi = config.role === 'worker' ? [] : [HeartbeatModule, AdminModule, StatsModule];
+    const httpApi: Type[] =
+      config.role === 'worker' ? [] : [HeartbeatModule, AdminModule, StatsModule];
     // The console talks to the admin API, so it is served only where that API is.
     if (config.role !== 'worker' && config.console) httpApi.push(ConsoleModule);
     return {

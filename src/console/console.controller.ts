@@ -13,6 +13,9 @@ export const CONSOLE_SECURITY_HEADERS = {
   'x-content-type-options': 'nosniff',
 };
 
+/** esbuild's [name]-[hash] output names. */
+const HASHED_NAME = /-[A-Z0-9]{8}\.(js|css)$/;
+
 /**
  * GET /console and its files. The page needs no token to load (it holds none); every call it
  * makes goes to the admin API with the token the user signs in with.
@@ -45,10 +48,10 @@ export class ConsoleController {
         name === 'index.html' ? 'the console is not built (npm run build)' : 'no such file',
       );
     }
-    // Built file names carry a content hash; only the page itself must be checked every time.
+    // Bundles carry a content hash in their names; anything else is checked every time.
     reply.header(
       'cache-control',
-      name === 'index.html' ? 'no-cache' : 'public, max-age=31536000, immutable',
+      HASHED_NAME.test(name) ? 'public, max-age=31536000, immutable' : 'no-cache',
     );
     reply.header('etag', asset.etag);
     reply.header('vary', 'accept-encoding');

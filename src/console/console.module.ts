@@ -1,4 +1,6 @@
-import { Logger, Module } from '@nestjs/common';
+import { Logger, Module, OnModuleInit } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import type { FastifyInstance } from 'fastify';
 import { ConsoleController } from './console.controller';
 import { CONSOLE_ASSETS } from './console.tokens';
 import { consoleAssetsDir, loadConsoleAssets } from './console-assets';
@@ -23,4 +25,12 @@ import { consoleAssetsDir, loadConsoleAssets } from './console-assets';
     },
   ],
 })
-export class ConsoleModule {}
+export class ConsoleModule implements OnModuleInit {
+  constructor(private readonly adapterHost: HttpAdapterHost) {}
+
+  /** /console/ (a typed trailing slash) is the same page: Fastify tells the two paths apart. */
+  onModuleInit(): void {
+    const fastify = this.adapterHost.httpAdapter.getInstance<FastifyInstance>();
+    fastify.get('/console/', (_request, reply) => reply.redirect('/console', 308));
+  }
+}

@@ -66,10 +66,12 @@ function PlanCard({ p, timestamps }: { p: PlanStats; timestamps: number[] }) {
       </h2>
       <dl class="figures">
         <div>
-          <dt>Active slots</dt>
-          <dd data-figure="slots">
-            {p.activeSlots ?? '–'} / {p.maxStreams} per user
-          </dd>
+          <dt>Live slots, all users</dt>
+          <dd data-figure="slots">{p.activeSlots ?? '–'}</dd>
+        </div>
+        <div>
+          <dt>Limit per user</dt>
+          <dd data-figure="limit">{p.maxStreams}</dd>
         </div>
         <div>
           <dt>Decisions (15 min)</dt>
