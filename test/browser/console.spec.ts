@@ -1,0 +1,264 @@
+import type { Browser, Page } from 'puppeteer-core';
+import { DecisionRecorder } from '../../src/stats/decision-recorder';
+import { ensureConsoleBuilt } from '../support/console-build';
+import { startRedis, TestRedis } from '../support/redis-server';
+import { ADMIN_TOKEN, catalog, LICENSE_TOKEN, plan, testConfig } from '../support/test-app';
+import { heartbeat, startInstance, UsherInstance } from '../support/usher-http';
+import {
+  canvasDrawn,
+  launchChromium,
+  PageWatch,
+  screenshot,
+  scrollsSideways,
+  setInput,
+  textOf,
+  watchPage,
+} from './browser';
+
+const PLANS = catalog(
+  plan('basic', { maxStreams: 2 }),
+  plan('premium', { maxStreams: 3 }),
+  plan('family', { maxStreams: 4, countBy: 'device', onLimit: 'evict-oldest' }),
+);
+const USER = 'console-user';
+
+describe('admin console in chromium', () => {
+  let redis: TestRedis;
+  let usher: UsherInstance;
+  let browser: Browser;
+  let page: Page;
+  let watch: PageWatch;
+
+  const open = async (hash = '') => {
+    await page.goto(`${usher.baseUrl}/console${hash}`);
+  };
+  const admin = async (path: string) => {
+    const res = await fetch(`${usher.baseUrl}${path}`, {
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+    });
+    return {
+      status: res.status,
+      body: (await res.json().catch(() => ({}))) as Record<string, unknown>,
+    };
+  };
+  const signIn = async (token: string) => {
+    await page.waitForSelector('#token');
+    await page.focus('#token');
+    await page.keyboard.type(token);
+    await page.keyboard.press('Enter');
+  };
+  /** Opens the confirmation, checks it states `change`, and confirms. */
+  const confirm = async (change: string | RegExp) => {
+    await page.waitForSelector('dialog[open] [data-confirm]');
+    const text = await textOf(page, 'dialog[open]');
+    if (typeof change === 'string') expect(text).toContain(change);
+    else expect(text).toMatch(change);
+    await page.click('dialog[open] [data-confirm]');
+    await page.waitForSelector('dialog[open]', { hidden: true });
+  };
+  const statusSays = (text: string) =>
+    page.waitForFunction(
+      `[...document.querySelectorAll('[role=status]')].some((s) => s.textContent.includes(${JSON.stringify(text)}))`,
+    );
+  const click = async (selector: string) => {
+    await page.waitForSelector(selector);
+    await page.click(selector);
+  };
+
+  beforeAll(async () => {
+    ensureConsoleBuilt();
+    redis = await startRedis();
+    usher = await startInstance(
+      testConfig(redis.url, { plans: PLANS, activeSlotsIntervalMs: 1000 }),
+    );
+    browser = await launchChromium();
+    page = await browser.newPage();
+    await page.setViewport({ width: 1280, height: 800 });
+    watch = await watchPage(page, usher.baseUrl);
+  }, 60_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await usher?.close();
+    await redis?.stop();
+  });
+
+  it('keeps a wrong token on sign-in with a message, and keeps no token', async () => {
+    watch.expected.push(
+      { status: 401, path: /^\/v1\/plans$/ },
+      { status: 403, path: /^\/v1\/plans$/ },
+    );
+    await open();
+    await page.waitForSelector('#token');
+    await screenshot(page, 'console-sign-in');
+    await signIn('not-a-token');
+    await page.waitForSelector('#signin-error');
+    expect(await textOf(page, '#signin-error')).toContain('not known');
+    await setInput(page, '#token', '');
+    await signIn(LICENSE_TOKEN);
+    await page.waitForFunction(
+      "document.querySelector('#signin-error')?.textContent.includes('not an admin token')",
+    );
+    expect(await page.$('#token')).not.toBeNull();
+    expect(await page.evaluate('sessionStorage.length + localStorage.length')).toBe(0);
+    watch.expected.splice(1);
+  });
+
+  it('signs in; the overview shows every plan and draws its charts', async () => {
+    for (const sessionId of ['p1', 'p2', 'p3', 'p4']) {
+      await heartbeat(usher, { userId: 'traffic', sessionId, plan: 'premium' });
+    }
+    await heartbeat(usher, { userId: 'traffic-2', sessionId: 'b1' });
+    await usher.app.get(DecisionRecorder).flush();
+    await setInput(page, '#token', '');
+    await signIn(ADMIN_TOKEN);
+    await page.waitForSelector('article.card');
+    for (const p of PLANS.plans) {
+      expect(await page.$(`article[data-plan="${p.name}"]`)).not.toBeNull();
+      expect(await textOf(page, `article[data-plan="${p.name}"] [data-figure="limit"]`)).toBe(
+        String(p.maxStreams),
+      );
+    }
+    await page.waitForFunction(
+      `document.querySelectorAll('article[data-plan="premium"] canvas').length >= 2`,
+    );
+    expect(await canvasDrawn(page, 'article[data-plan="premium"] canvas')).toBe(true);
+    expect(await page.evaluate('localStorage.length')).toBe(0);
+    expect(await page.evaluate('sessionStorage.length')).toBe(1);
+    expect(page.url()).not.toContain(ADMIN_TOKEN);
+    await screenshot(page, 'console-overview');
+  });
+
+  it("changes a plan's maxStreams; the heartbeat API enforces the new limit", async () => {
+    await open('#/plans');
+    await click('[data-edit="premium"]');
+    await page.waitForSelector('#plan-maxStreams');
+    await setInput(page, '#plan-maxStreams', '1');
+    await click('form.editor button[type=submit]');
+    await confirm('maxStreams: 3 → 1');
+    await statusSays('Plan premium saved.');
+    expect(await textOf(page, '[data-plan="premium"] [data-col="maxStreams"]')).toBe('1');
+    const first = await heartbeat(usher, { userId: 'limited', sessionId: 'one', plan: 'premium' });
+    const second = await heartbeat(usher, { userId: 'limited', sessionId: 'two', plan: 'premium' });
+    expect(first.body).toMatchObject({ reason: 'admitted', maxStreams: 1 });
+    expect(second.body).toMatchObject({ decision: 'deny', reason: 'limit_exceeded' });
+  });
+
+  it("shows the API's problem next to a bad value, and changes nothing", async () => {
+    watch.expected.push({ status: 400, path: /^\/v1\/plans\/premium$/ });
+    await click('[data-edit="premium"]');
+    await page.waitForSelector('#plan-maxStreams');
+    await setInput(page, '#plan-maxStreams', '500');
+    await click('form.editor button[type=submit]');
+    await confirm('maxStreams: 1 → 500');
+    const problem = '[data-field="maxStreams"] .problem';
+    await page.waitForSelector(problem);
+    expect(await textOf(page, problem)).toContain('maxStreams: must be an integer from 0 to 100');
+    expect(await page.$eval('#plan-maxStreams', (el) => el.getAttribute('aria-invalid'))).toBe(
+      'true',
+    );
+    expect((await admin('/v1/plans/premium')).body.maxStreams).toBe(1);
+    await screenshot(page, 'console-plans');
+    // Escape closes a confirmation without doing anything.
+    await click('form.editor button[type=submit]');
+    await page.waitForSelector('dialog[open]');
+    await page.keyboard.press('Escape');
+    await page.waitForSelector('dialog[open]', { hidden: true });
+    expect((await admin('/v1/plans/premium')).body.maxStreams).toBe(1);
+  });
+
+  it('looks a user up and terminates one session; its next heartbeat is session_revoked', async () => {
+    for (const sessionId of ['s-a', 's-b']) {
+      const res = await heartbeat(usher, { userId: USER, sessionId, deviceId: `tv-${sessionId}` });
+      expect(res.body.reason).toBe('admitted');
+    }
+    await open('#/users');
+    await page.waitForSelector('#user-id');
+    await setInput(page, '#user-id', USER);
+    await click('form.lookup button[type=submit]');
+    await page.waitForSelector('tr[data-session="s-b"]');
+    expect(await textOf(page, '[data-figure="slots"]')).toBe('2 / 2');
+    await click('[data-end="s-a"]');
+    await confirm('Session s-a');
+    await page.waitForSelector('tr[data-session="s-a"]', { hidden: true });
+    const revoked = await heartbeat(usher, {
+      userId: USER,
+      sessionId: 's-a',
+      deviceId: 'tv-s-a',
+      messageType: 'license-renewal',
+    });
+    expect(revoked.body).toMatchObject({ decision: 'deny', reason: 'session_revoked' });
+    const kept = await heartbeat(usher, {
+      userId: USER,
+      sessionId: 's-b',
+      deviceId: 'tv-s-b',
+      messageType: 'license-renewal',
+    });
+    expect(kept.body.reason).toBe('renewed');
+  });
+
+  it('sets an override with an expiry, then removes it', async () => {
+    await setInput(page, '#override-maxStreams', '3');
+    await setInput(page, '#override-expires', '2030-01-31T18:00');
+    const expiresAt = (await page.evaluate("new Date('2030-01-31T18:00').toISOString()")) as string;
+    await click('[aria-labelledby="override-title"] button[type=submit]');
+    await confirm(/maxStreams: not set → 3[\s\S]*Applies until/);
+    await statusSays('saved');
+    expect((await admin(`/v1/users/${USER}/override`)).body).toMatchObject({
+      maxStreams: 3,
+      expiresAt,
+    });
+    expect(await textOf(page, '[data-override-state]')).toContain(expiresAt);
+    expect(await textOf(page, '[data-figure="slots"]')).toBe('1 / 3');
+    await screenshot(page, 'console-user');
+    await click('[data-remove-override]');
+    await confirm('Remove the override');
+    await statusSays('removed');
+    expect((await admin(`/v1/users/${USER}/override`)).status).toBe(404);
+    expect(await textOf(page, '[data-override-state]')).toContain('None');
+  });
+
+  it('returns to sign-in when the API answers 401', async () => {
+    watch.expected.push({ status: 401, path: /^\/v1\// });
+    await page.evaluate("sessionStorage.setItem('usher.adminToken', 'revoked-token')");
+    await click('form.lookup button[type=button]');
+    await page.waitForSelector('#token');
+    expect(await textOf(page, '.notice')).toContain('401');
+    expect(await page.evaluate('sessionStorage.length')).toBe(0);
+    watch.expected.pop();
+    await signIn(ADMIN_TOKEN);
+    await page.waitForSelector('tr[data-session="s-b"]');
+  });
+
+  it('renders every screen at 1280×800 and 390×844 without horizontal scroll', async () => {
+    jest.setTimeout(60_000);
+    for (const [width, height] of [
+      [1280, 800],
+      [390, 844],
+    ]) {
+      await page.setViewport({ width, height });
+      const suffix = width < 500 ? '-mobile' : '';
+      await open('#/overview');
+      await page.waitForSelector('article.card canvas');
+      expect(await scrollsSideways(page)).toBe(false);
+      if (suffix) await screenshot(page, `console-overview${suffix}`);
+      await open('#/plans');
+      await click('[data-edit="family"]');
+      await page.waitForSelector('#plan-maxStreams');
+      expect(await scrollsSideways(page)).toBe(false);
+      await open(`#/users/${USER}`);
+      await page.waitForSelector('tr[data-session="s-b"]');
+      expect(await scrollsSideways(page)).toBe(false);
+      if (suffix) await screenshot(page, `console-user${suffix}`);
+    }
+  });
+
+  it('raised no page error, sent no request off loopback, and never put the token in a URL', () => {
+    expect(watch.errors).toEqual([]);
+    expect(watch.requests.length).toBeGreaterThan(10);
+    for (const url of watch.requests) {
+      expect(url).toMatch(new RegExp(`^${usher.baseUrl}/`));
+      expect(url).not.toContain(ADMIN_TOKEN);
+    }
+  });
+});
