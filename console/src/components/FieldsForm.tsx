@@ -2,18 +2,21 @@ import type { FieldSpec, FormValues } from '../fields';
 
 interface FieldProps {
   spec: FieldSpec;
+  /** What "not set" means here; by default the API's fallback value. */
+  unset?: string;
   id: string;
   value: string;
   problems?: string[];
   onInput: (value: string) => void;
 }
 
-function notSet(spec: FieldSpec): string {
-  return spec.fallback === undefined ? '— not set —' : `— not set (${spec.fallback}) —`;
+function unsetText(spec: FieldSpec, unset?: string): string {
+  if (unset) return `not set (${unset})`;
+  return spec.fallback === undefined ? 'not set' : `not set (${spec.fallback})`;
 }
 
 /** One labelled control; its help and the API's problems are tied to it (aria-describedby). */
-export function Field({ spec, id, value, problems, onInput }: FieldProps) {
+export function Field({ spec, unset, id, value, problems, onInput }: FieldProps) {
   const helpId = `${id}-help`;
   const problemId = `${id}-problem`;
   const invalid = Boolean(problems?.length);
@@ -33,7 +36,7 @@ export function Field({ spec, id, value, problems, onInput }: FieldProps) {
         type="text"
         inputMode="numeric"
         autocomplete="off"
-        placeholder={spec.fallback === undefined ? 'not set' : `not set (${spec.fallback})`}
+        placeholder={unsetText(spec, unset)}
         value={value}
         onInput={(e) => onInput(e.currentTarget.value)}
       />
@@ -42,7 +45,7 @@ export function Field({ spec, id, value, problems, onInput }: FieldProps) {
     const options = spec.type === 'boolean' ? ['true', 'false'] : (spec.options ?? []);
     control = (
       <select {...common} value={value} onChange={(e) => onInput(e.currentTarget.value)}>
-        <option value="">{notSet(spec)}</option>
+        <option value="">— {unsetText(spec, unset)} —</option>
         {options.map((o) => (
           <option key={o} value={o}>
             {o}
@@ -77,6 +80,7 @@ export function FieldsForm(props: {
   values: FormValues;
   problems: Record<string, string[]>;
   onChange: (values: FormValues) => void;
+  unset?: string;
 }) {
   const groups = [...new Set(props.fields.map((f) => f.group))];
   return (
@@ -91,6 +95,7 @@ export function FieldsForm(props: {
                 <Field
                   key={spec.name}
                   spec={spec}
+                  unset={props.unset}
                   id={`${props.idPrefix}-${spec.name}`}
                   value={props.values[spec.name] ?? ''}
                   problems={props.problems[spec.name]}

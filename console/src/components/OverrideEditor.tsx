@@ -138,6 +138,7 @@ export function OverrideEditor(props: {
         values={values}
         problems={problems}
         onChange={setValues}
+        unset="the plan's"
       />
       <div class="buttons">
         {current && (

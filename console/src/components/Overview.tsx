@@ -58,6 +58,7 @@ function PlanCard({ p, timestamps }: { p: PlanStats; timestamps: number[] }) {
     color: '#000000',
     scale: 'pct',
     dash: [4, 4],
+    points: true,
   });
   return (
     <article class="card" data-plan={p.plan} aria-labelledby={`plan-${p.plan}`}>
@@ -101,8 +102,19 @@ function PlanCard({ p, timestamps }: { p: PlanStats; timestamps: number[] }) {
         yLabel="slots"
         timestamps={timestamps}
         series={[
-          { label: 'active slots', values: p.series.activeSlots, color: '#2a6fdb' },
-          { label: 'maxStreams', values: p.series.maxStreams, color: '#c0392b', dash: [6, 4] },
+          {
+            label: 'active slots',
+            values: p.series.activeSlots,
+            color: '#2a6fdb',
+            points: true,
+          },
+          {
+            label: 'maxStreams',
+            values: p.series.maxStreams,
+            color: '#c0392b',
+            dash: [6, 4],
+            points: true,
+          },
         ]}
       />
     </article>

@@ -1,4 +1,4 @@
-import { useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, ApiError, messageOf } from '../api';
 import { bodyOf, changes, FormValues, PLAN_FIELDS, problemsByField, valuesOf } from '../fields';
 import type { Confirmation } from './ConfirmDialog';
@@ -24,6 +24,12 @@ export function PlanEditor(props: {
   const [values, setValues] = useState<FormValues>(() => valuesOf(editing, PLAN_FIELDS));
   const [problems, setProblems] = useState<Record<string, string[]>>({});
   const [other, setOther] = useState<string[]>([]);
+  const title = useRef<HTMLHeadingElement>(null);
+  // Opened from a row further down: bring the form into view and start there.
+  useEffect(() => {
+    title.current?.focus();
+    title.current?.scrollIntoView({ block: 'start' });
+  }, []);
 
   const save = async (body: Record<string, unknown>, planName: string) => {
     try {
@@ -65,7 +71,9 @@ export function PlanEditor(props: {
 
   return (
     <form class="editor" onSubmit={submit} noValidate aria-labelledby="editor-title">
-      <h2 id="editor-title">{editing ? `Edit plan ${editing.name}` : 'New plan'}</h2>
+      <h2 id="editor-title" ref={title} tabIndex={-1}>
+        {editing ? `Edit plan ${editing.name}` : 'New plan'}
+      </h2>
       {!editing && (
         <div class={problems.name ? 'field invalid' : 'field'} data-field="name">
           <label for="plan-name">Plan name</label>

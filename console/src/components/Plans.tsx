@@ -87,7 +87,14 @@ export function Plans(props: { confirm: (c: Confirmation) => void }) {
           onCancel={() => setEditing(undefined)}
         />
       ) : (
-        <button type="button" class="primary" onClick={() => setEditing('new')}>
+        <button
+          type="button"
+          class="primary"
+          onClick={() => {
+            setStatus('');
+            setEditing('new');
+          }}
+        >
           New plan…
         </button>
       )}
@@ -125,7 +132,14 @@ export function Plans(props: { confirm: (c: Confirmation) => void }) {
                   ))}
                   <td>{extras(p) || '–'}</td>
                   <td class="actions">
-                    <button type="button" data-edit={p.name} onClick={() => setEditing(p)}>
+                    <button
+                      type="button"
+                      data-edit={p.name}
+                      onClick={() => {
+                        setStatus('');
+                        setEditing(p);
+                      }}
+                    >
                       Edit<span class="sr-only"> plan {p.name}</span>
                     </button>
                     {p.source === 'api' && p.name !== list.defaultPlan && (

@@ -8,6 +8,8 @@ export interface ChartSeries {
   /** 'y' (left axis) or 'pct' (right axis, 0-100 %). */
   scale?: 'y' | 'pct';
   dash?: number[];
+  /** Mark each value: for series with gaps, where a lone value draws no line. */
+  points?: boolean;
 }
 
 const HEIGHT = 190;
@@ -41,6 +43,8 @@ function options(width: number, series: ChartSeries[], yLabel: string): uPlot.Op
         width: 2,
         scale: s.scale ?? 'y',
         dash: s.dash,
+        spanGaps: false,
+        points: { show: s.points ?? false, size: 5 },
         value: (_u: uPlot, v: number | null) =>
           v === null || v === undefined
             ? '–'

@@ -140,14 +140,6 @@ export function UserLookup(props: { userId: string; confirm: (c: Confirmation) =
               </dd>
             </div>
           </dl>
-          <OverrideEditor
-            key={`${s.userId}-${state.loadedAt}`}
-            userId={s.userId}
-            override={state.override}
-            planNames={state.planNames}
-            confirm={props.confirm}
-            onChanged={(message) => void load(message)}
-          />
           <h2>Live sessions</h2>
           <SessionTable
             caption="Live sessions"
@@ -234,6 +226,14 @@ export function UserLookup(props: { userId: string; confirm: (c: Confirmation) =
               />
             </>
           )}
+          <OverrideEditor
+            key={`${s.userId}-${state.loadedAt}`}
+            userId={s.userId}
+            override={state.override}
+            planNames={state.planNames}
+            confirm={props.confirm}
+            onChanged={(message) => void load(message)}
+          />
         </div>
       )}
     </section>

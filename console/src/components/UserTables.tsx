@@ -31,7 +31,7 @@ export function SessionTable(props: {
   return (
     <div class="table-wrap">
       <table>
-        <caption>{props.caption}</caption>
+        <caption class="sr-only">{props.caption}</caption>
         <thead>
           <tr>
             <th scope="col">Session</th>
@@ -82,7 +82,7 @@ export function DeviceTable(props: { rows: DeviceRow[]; onForget: (row: DeviceRo
   return (
     <div class="table-wrap">
       <table>
-        <caption>Registered devices</caption>
+        <caption class="sr-only">Registered devices</caption>
         <thead>
           <tr>
             <th scope="col">Device</th>
