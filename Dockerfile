@@ -6,9 +6,9 @@
 #
 # The runtime stage holds only what `node dist/main.js` needs: dist/ (with the Lua scripts and
 # the admin console the build puts there), production node_modules, package.json and the
-# baseline plans file. Files belong to root and are read-only for the service user, so the image works with
-# readOnlyRootFilesystem. There is no HEALTHCHECK: Kubernetes probes /health/live and
-# /health/ready (see k8s/base/deployment.yaml).
+# baseline plans file. Files belong to root and are read-only for the service user, so the
+# image works with readOnlyRootFilesystem. There is no HEALTHCHECK: Kubernetes probes
+# /health/live and /health/ready (see k8s/base/deployment.yaml).
 
 ARG NODE_IMAGE=node:22-bookworm-slim
 
