@@ -21,8 +21,9 @@ type Labels = Partial<Record<string, string | number>>;
 /**
  * Feeds the console's overview without any Redis work per heartbeat: the heartbeat path already
  * counts in memory (usher_heartbeats_total and friends); every FLUSH_MS this reads those counters,
- * and adds what grew since the last flush to the current bucket (StatsStore), in one pipeline.
- * A flush that fails keeps its counts for the next one.
+ * and adds what grew since the last flush to the current bucket (StatsStore), in one pipeline,
+ * with the plans' live slots and limits as they are now. A flush that fails keeps its counts for
+ * the next one.
  */
 @Injectable()
 export class DecisionRecorder implements OnModuleInit, BeforeApplicationShutdown {
@@ -68,6 +69,12 @@ export class DecisionRecorder implements OnModuleInit, BeforeApplicationShutdown
         // A counter that went down was reset: all of it is new.
         const grown = total >= before ? total - before : total;
         if (grown > 0) add[field] = grown;
+      }
+      // An instance that answered nothing since its last report has nothing to say: an idle
+      // deployment writes nothing (the live slots then come from the instances that answer).
+      if (!Object.keys(add).length) {
+        this.flushed = totals;
+        return;
       }
       const set: Record<string, number> = {};
       for (const plan of this.plans.all()) set[statsField.maxStreams(plan.name)] = plan.maxStreams;

@@ -128,7 +128,13 @@ describe('admin console in chromium', () => {
       `document.querySelector('article[data-plan="premium"] [data-figure="slots"]').textContent === '3'`,
       { timeout: 30_000 },
     );
-    // One more flush and one refresh (every 5 s), so the slots chart has them too.
+    // A renewal, one more flush and one refresh (every 5 s): the slots chart has them too.
+    await heartbeat(usher, {
+      userId: 'traffic',
+      sessionId: 'p1',
+      plan: 'premium',
+      messageType: 'license-renewal',
+    });
     await usher.app.get(DecisionRecorder).flush();
     await new Promise((resolve) => setTimeout(resolve, 5500));
     expect(await page.evaluate('localStorage.length')).toBe(0);

@@ -122,6 +122,15 @@ describe('console over HTTP', () => {
       const family = plans.find((p) => p.plan === 'family') as PlanStats;
       expect(family.decisions).toEqual({});
       expect(family.denyRatio).toBeNull();
+
+      // Each flush adds only what grew since the last one.
+      await app.get(DecisionRecorder).flush();
+      const again = await http()
+        .get('/v1/stats')
+        .set('authorization', `Bearer ${ADMIN_TOKEN}`)
+        .expect(200);
+      const basicAgain = (again.body.plans as PlanStats[]).find((p) => p.plan === 'basic');
+      expect(basicAgain?.decisions).toEqual({ admitted: 1, limit_exceeded: 2 });
     });
 
     it('is described in the OpenAPI document', async () => {
