@@ -9,12 +9,15 @@ import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { MetricsService } from '../metrics/metrics.service';
 import { PlanRegistry } from '../plans/plan-registry';
+import { withDeadline } from '../redis/redis-connection';
 import { RedisConnections } from '../redis/redis.module';
 import { statsField } from './stats-fields';
 import { StatsStore } from './stats-store';
 
 /** How often each instance adds what it counted to the current bucket. */
 export const FLUSH_MS = 5000;
+/** The last report at shutdown may not hold up the exit longer than this (Redis may be away). */
+const SHUTDOWN_FLUSH_MS = 500;
 
 type Labels = Partial<Record<string, string | number>>;
 
@@ -51,7 +54,7 @@ export class DecisionRecorder implements OnModuleInit, BeforeApplicationShutdown
 
   async beforeApplicationShutdown(): Promise<void> {
     clearInterval(this.timer);
-    await this.flush();
+    await withDeadline(this.flush(), SHUTDOWN_FLUSH_MS).catch(() => undefined);
   }
 
   /** Adds the counts since the last flush to the current bucket; never throws. */
