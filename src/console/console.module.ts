@@ -1,7 +1,7 @@
 import { Logger, Module, OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance } from 'fastify';
-import { ConsoleController } from './console.controller';
+import { CONSOLE_SECURITY_HEADERS, ConsoleController } from './console.controller';
 import { CONSOLE_ASSETS } from './console.tokens';
 import { consoleAssetsDir, loadConsoleAssets } from './console-assets';
 
@@ -31,6 +31,8 @@ export class ConsoleModule implements OnModuleInit {
   /** /console/ (a typed trailing slash) is the same page: Fastify tells the two paths apart. */
   onModuleInit(): void {
     const fastify = this.adapterHost.httpAdapter.getInstance<FastifyInstance>();
-    fastify.get('/console/', (_request, reply) => reply.redirect('/console', 308));
+    fastify.get('/console/', (_request, reply) =>
+      reply.headers(CONSOLE_SECURITY_HEADERS).redirect('/console', 308),
+    );
   }
 }

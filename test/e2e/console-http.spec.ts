@@ -73,6 +73,7 @@ describe('console over HTTP', () => {
       expect(missing.headers).toMatchObject(SECURITY);
       const slash = await http().get('/console/').expect(308);
       expect(slash.headers.location).toBe('/console');
+      expect(slash.headers).toMatchObject(SECURITY);
     });
 
     it('needs no token to load the page (the page holds none)', async () => {
