@@ -48,11 +48,12 @@ describe('admin console in chromium', () => {
     await page.keyboard.press('Enter');
   };
   /** Opens the confirmation, checks it states `change`, and confirms. */
-  const confirm = async (change: string | RegExp) => {
+  const confirm = async (change: string | RegExp, screenshotName?: string) => {
     await page.waitForSelector('dialog[open] [data-confirm]');
     const text = await textOf(page, 'dialog[open]');
     if (typeof change === 'string') expect(text).toContain(change);
     else expect(text).toMatch(change);
+    if (screenshotName) await screenshot(page, screenshotName, false);
     await page.click('dialog[open] [data-confirm]');
     await page.waitForSelector('dialog[open]', { hidden: true });
   };
@@ -149,7 +150,7 @@ describe('admin console in chromium', () => {
     await page.waitForSelector('#plan-maxStreams');
     await setInput(page, '#plan-maxStreams', '1');
     await click('form.editor button[type=submit]');
-    await confirm('maxStreams: 3 → 1');
+    await confirm('maxStreams: 3 → 1', 'console-plan-confirm');
     await statusSays('Plan premium saved.');
     expect(await textOf(page, '[data-plan="premium"] [data-col="maxStreams"]')).toBe('1');
     const first = await heartbeat(usher, { userId: 'limited', sessionId: 'one', plan: 'premium' });

@@ -53,7 +53,7 @@ export function SignIn(props: { notice?: string; onSignedIn: () => void }) {
             {error}
           </p>
         )}
-        <button type="submit" disabled={busy}>
+        <button type="submit" class="primary" disabled={busy}>
           Sign in
         </button>
         <p id="signin-note" class="help">
