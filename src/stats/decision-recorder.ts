@@ -36,7 +36,7 @@ export class DecisionRecorder implements OnModuleInit, BeforeApplicationShutdown
   private flushed = new Map<string, number>();
   private timer?: NodeJS.Timeout;
   private failing = false;
-  private flushing?: Promise<void>;
+  private flushing: Promise<void> = Promise.resolve();
 
   constructor(
     @Inject(APP_CONFIG) config: AppConfig,
@@ -57,9 +57,13 @@ export class DecisionRecorder implements OnModuleInit, BeforeApplicationShutdown
     await withDeadline(this.flush(), SHUTDOWN_FLUSH_MS).catch(() => undefined);
   }
 
-  /** Adds the counts since the last flush to the current bucket; never throws. */
+  /**
+   * Adds the counts since the last flush to the current bucket; never throws. Flushes run one
+   * after another: one asked for while another runs starts after it, so it sees every count
+   * made before it was asked for.
+   */
   flush(): Promise<void> {
-    this.flushing ??= this.flushOnce().finally(() => (this.flushing = undefined));
+    this.flushing = this.flushing.then(() => this.flushOnce());
     return this.flushing;
   }
 
