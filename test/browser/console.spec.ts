@@ -14,6 +14,7 @@ import {
   textOf,
   watchPage,
 } from './browser';
+import { click, confirm, signIn, statusSays } from './console-page';
 
 const PLANS = catalog(
   plan('basic', { maxStreams: 2 }),
@@ -41,31 +42,6 @@ describe('admin console in chromium', () => {
       body: (await res.json().catch(() => ({}))) as Record<string, unknown>,
     };
   };
-  const signIn = async (token: string) => {
-    await page.waitForSelector('#token');
-    await page.focus('#token');
-    await page.keyboard.type(token);
-    await page.keyboard.press('Enter');
-  };
-  /** Opens the confirmation, checks it states `change`, and confirms. */
-  const confirm = async (change: string | RegExp, screenshotName?: string) => {
-    await page.waitForSelector('dialog[open] [data-confirm]');
-    const text = await textOf(page, 'dialog[open]');
-    if (typeof change === 'string') expect(text).toContain(change);
-    else expect(text).toMatch(change);
-    if (screenshotName) await screenshot(page, screenshotName, false);
-    await page.click('dialog[open] [data-confirm]');
-    await page.waitForSelector('dialog[open]', { hidden: true });
-  };
-  const statusSays = (text: string) =>
-    page.waitForFunction(
-      `[...document.querySelectorAll('[role=status]')].some((s) => s.textContent.includes(${JSON.stringify(text)}))`,
-    );
-  const click = async (selector: string) => {
-    await page.waitForSelector(selector);
-    await page.click(selector);
-  };
-
   beforeAll(async () => {
     ensureConsoleBuilt();
     redis = await startRedis();
@@ -92,11 +68,11 @@ describe('admin console in chromium', () => {
     await open();
     await page.waitForSelector('#token');
     await screenshot(page, 'console-sign-in');
-    await signIn('not-a-token');
+    await signIn(page, 'not-a-token');
     await page.waitForSelector('#signin-error');
     expect(await textOf(page, '#signin-error')).toContain('not known');
     await setInput(page, '#token', '');
-    await signIn(LICENSE_TOKEN);
+    await signIn(page, LICENSE_TOKEN);
     await page.waitForFunction(
       "document.querySelector('#signin-error')?.textContent.includes('not an admin token')",
     );
@@ -112,7 +88,7 @@ describe('admin console in chromium', () => {
     await heartbeat(usher, { userId: 'traffic-2', sessionId: 'b1' });
     await usher.app.get(DecisionRecorder).flush();
     await setInput(page, '#token', '');
-    await signIn(ADMIN_TOKEN);
+    await signIn(page, ADMIN_TOKEN);
     await page.waitForSelector('article.card');
     for (const p of PLANS.plans) {
       expect(await page.$(`article[data-plan="${p.name}"]`)).not.toBeNull();
@@ -146,13 +122,15 @@ describe('admin console in chromium', () => {
 
   it("changes a plan's maxStreams; the heartbeat API enforces the new limit", async () => {
     await open('#/plans');
-    await click('[data-edit="premium"]');
+    await click(page, '[data-edit="premium"]');
     await page.waitForSelector('#plan-maxStreams');
     await setInput(page, '#plan-maxStreams', '1');
-    await click('form.editor button[type=submit]');
-    await confirm('maxStreams: 3 → 1', 'console-plan-confirm');
-    await statusSays('Plan premium saved.');
-    expect(await textOf(page, '[data-plan="premium"] [data-col="maxStreams"]')).toBe('1');
+    await click(page, 'form.editor button[type=submit]');
+    await confirm(page, 'maxStreams: 3 → 1', 'console-plan-confirm');
+    await statusSays(page, 'Plan premium saved.');
+    await page.waitForFunction(
+      `document.querySelector('[data-plan="premium"] [data-col="maxStreams"]').textContent === '1'`,
+    );
     const first = await heartbeat(usher, { userId: 'limited', sessionId: 'one', plan: 'premium' });
     const second = await heartbeat(usher, { userId: 'limited', sessionId: 'two', plan: 'premium' });
     expect(first.body).toMatchObject({ reason: 'admitted', maxStreams: 1 });
@@ -161,11 +139,11 @@ describe('admin console in chromium', () => {
 
   it("shows the API's problem next to a bad value, and changes nothing", async () => {
     watch.expected.push({ status: 400, path: /^\/v1\/plans\/premium$/ });
-    await click('[data-edit="premium"]');
+    await click(page, '[data-edit="premium"]');
     await page.waitForSelector('#plan-maxStreams');
     await setInput(page, '#plan-maxStreams', '500');
-    await click('form.editor button[type=submit]');
-    await confirm('maxStreams: 1 → 500');
+    await click(page, 'form.editor button[type=submit]');
+    await confirm(page, 'maxStreams: 1 → 500');
     const problem = '[data-field="maxStreams"] .problem';
     await page.waitForSelector(problem);
     expect(await textOf(page, problem)).toContain('maxStreams: must be an integer from 0 to 100');
@@ -175,7 +153,7 @@ describe('admin console in chromium', () => {
     expect((await admin('/v1/plans/premium')).body.maxStreams).toBe(1);
     await screenshot(page, 'console-plans');
     // Escape closes a confirmation without doing anything.
-    await click('form.editor button[type=submit]');
+    await click(page, 'form.editor button[type=submit]');
     await page.waitForSelector('dialog[open]');
     await page.keyboard.press('Escape');
     await page.waitForSelector('dialog[open]', { hidden: true });
@@ -190,11 +168,11 @@ describe('admin console in chromium', () => {
     await open('#/users');
     await page.waitForSelector('#user-id');
     await setInput(page, '#user-id', USER);
-    await click('form.lookup button[type=submit]');
+    await click(page, 'form.lookup button[type=submit]');
     await page.waitForSelector('tr[data-session="s-b"]');
     expect(await textOf(page, '[data-figure="slots"]')).toBe('2 / 2');
-    await click('[data-end="s-a"]');
-    await confirm('Session s-a');
+    await click(page, '[data-end="s-a"]');
+    await confirm(page, 'Session s-a');
     await page.waitForSelector('tr[data-session="s-a"]', { hidden: true });
     const revoked = await heartbeat(usher, {
       userId: USER,
@@ -216,9 +194,9 @@ describe('admin console in chromium', () => {
     await setInput(page, '#override-maxStreams', '3');
     await setInput(page, '#override-expires', '2030-01-31T18:00');
     const expiresAt = (await page.evaluate("new Date('2030-01-31T18:00').toISOString()")) as string;
-    await click('[aria-labelledby="override-title"] button[type=submit]');
-    await confirm(/maxStreams: not set → 3[\s\S]*Applies until/);
-    await statusSays('saved');
+    await click(page, '[aria-labelledby="override-title"] button[type=submit]');
+    await confirm(page, /maxStreams: not set → 3[\s\S]*Applies until/);
+    await statusSays(page, 'saved');
     expect((await admin(`/v1/users/${USER}/override`)).body).toMatchObject({
       maxStreams: 3,
       expiresAt,
@@ -226,21 +204,46 @@ describe('admin console in chromium', () => {
     expect(await textOf(page, '[data-override-state]')).toContain(expiresAt);
     expect(await textOf(page, '[data-figure="slots"]')).toBe('1 / 3');
     await screenshot(page, 'console-user');
-    await click('[data-remove-override]');
-    await confirm('Remove the override');
-    await statusSays('removed');
+    await click(page, '[data-remove-override]');
+    await confirm(page, 'Remove the override');
+    await statusSays(page, 'removed');
     expect((await admin(`/v1/users/${USER}/override`)).status).toBe(404);
     expect(await textOf(page, '[data-override-state]')).toContain('None');
   });
 
+  it('creates a plan with its source api, then deletes it', async () => {
+    await open('#/plans');
+    await click(page, 'button.primary');
+    await page.waitForSelector('#plan-name');
+    await setInput(page, '#plan-name', 'trial');
+    await setInput(page, '#plan-maxStreams', '2');
+    await page.select('#plan-onLimit', 'evict-oldest');
+    await click(page, 'form.editor button[type=submit]');
+    await confirm(page, /Create plan "trial"[\s\S]*maxStreams: 2[\s\S]*onLimit: evict-oldest/);
+    await statusSays(page, 'Plan trial saved.');
+    expect(await textOf(page, 'tr[data-plan="trial"] .badge.api')).toBe('api');
+    expect((await admin('/v1/plans/trial')).body).toMatchObject({
+      maxStreams: 2,
+      onLimit: 'evict-oldest',
+      countBy: 'session',
+      source: 'api',
+    });
+    await click(page, '[data-delete="trial"]');
+    await confirm(page, 'The API version of "trial" is removed.');
+    await page.waitForSelector('tr[data-plan="trial"]', { hidden: true });
+    expect((await admin('/v1/plans/trial')).status).toBe(404);
+  });
+
   it('returns to sign-in when the API answers 401', async () => {
+    await open(`#/users/${USER}`);
+    await page.waitForSelector('tr[data-session="s-b"]');
     watch.expected.push({ status: 401, path: /^\/v1\// });
     await page.evaluate("sessionStorage.setItem('usher.adminToken', 'revoked-token')");
-    await click('form.lookup button[type=button]');
+    await click(page, 'form.lookup button[type=button]');
     await page.waitForSelector('#token');
     expect(await textOf(page, '.notice')).toContain('401');
     expect(await page.evaluate('sessionStorage.length')).toBe(0);
-    await signIn(ADMIN_TOKEN);
+    await signIn(page, ADMIN_TOKEN);
     await page.waitForSelector('tr[data-session="s-b"]');
     // By now the browser has logged every 401 of the screen's calls.
     watch.expected.pop();
@@ -258,7 +261,7 @@ describe('admin console in chromium', () => {
       expect(await scrollsSideways(page)).toBe(false);
       if (suffix) await screenshot(page, `console-overview${suffix}`);
       await open('#/plans');
-      await click('[data-edit="family"]');
+      await click(page, '[data-edit="family"]');
       await page.waitForSelector('#plan-maxStreams');
       expect(await scrollsSideways(page)).toBe(false);
       await open(`#/users/${USER}`);

@@ -46,20 +46,22 @@ export function Plans(props: { confirm: (c: Confirmation) => void }) {
       ],
       action: 'Delete / revert',
       run: async () => {
+        let outcome = `Plan ${plan.name} removed or reverted.`;
         try {
           await api('DELETE', `/v1/plans/${encodeURIComponent(plan.name)}`);
-          setStatus(`Plan ${plan.name} removed or reverted.`);
         } catch (err) {
-          setStatus(`Cannot remove ${plan.name}: ${messageOf(err)}`);
+          outcome = `Cannot remove ${plan.name}: ${messageOf(err)}`;
         }
+        // The status speaks of the list as it now is.
         await load();
+        setStatus(outcome);
       },
     });
 
   const saved = async (name: string) => {
     setEditing(undefined);
-    setStatus(`Plan ${name} saved.`);
     await load();
+    setStatus(`Plan ${name} saved.`);
   };
 
   return (
