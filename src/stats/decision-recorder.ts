@@ -1,16 +1,7 @@
-import {
-  BeforeApplicationShutdown,
-  Inject,
-  Injectable,
-  Logger,
-  OnModuleInit,
-} from '@nestjs/common';
-import { AppConfig } from '../config/app-config';
-import { APP_CONFIG } from '../config/config.module';
+import { BeforeApplicationShutdown, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { MetricsService } from '../metrics/metrics.service';
 import { PlanRegistry } from '../plans/plan-registry';
 import { withDeadline } from '../redis/redis-connection';
-import { RedisConnections } from '../redis/redis.module';
 import { statsField } from './stats-fields';
 import { StatsStore } from './stats-store';
 
@@ -31,7 +22,6 @@ type Labels = Partial<Record<string, string | number>>;
 @Injectable()
 export class DecisionRecorder implements OnModuleInit, BeforeApplicationShutdown {
   private readonly logger = new Logger('ConsoleStats');
-  private readonly store: StatsStore;
   /** Counter totals as of the last successful flush, by bucket field. */
   private flushed = new Map<string, number>();
   private timer?: NodeJS.Timeout;
@@ -39,13 +29,10 @@ export class DecisionRecorder implements OnModuleInit, BeforeApplicationShutdown
   private flushing: Promise<void> = Promise.resolve();
 
   constructor(
-    @Inject(APP_CONFIG) config: AppConfig,
-    redis: RedisConnections,
+    private readonly store: StatsStore,
     private readonly metrics: MetricsService,
     private readonly plans: PlanRegistry,
-  ) {
-    this.store = new StatsStore(redis.control, config.keyPrefix);
-  }
+  ) {}
 
   onModuleInit(): void {
     this.timer = setInterval(() => void this.flush(), FLUSH_MS);

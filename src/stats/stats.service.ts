@@ -1,25 +1,17 @@
-import { Inject, Injectable } from '@nestjs/common';
-import { AppConfig } from '../config/app-config';
-import { APP_CONFIG } from '../config/config.module';
+import { Injectable } from '@nestjs/common';
 import { MetricsService } from '../metrics/metrics.service';
 import { PlanRegistry } from '../plans/plan-registry';
-import { RedisConnections } from '../redis/redis.module';
 import { StatsStore } from './stats-store';
 import { StatsView, statsView } from './stats-view';
 
 /** GET /v1/stats: the window's buckets (one pipelined read), plans and live slots now. */
 @Injectable()
 export class StatsService {
-  private readonly store: StatsStore;
-
   constructor(
-    @Inject(APP_CONFIG) config: AppConfig,
-    redis: RedisConnections,
+    private readonly store: StatsStore,
     private readonly metrics: MetricsService,
     private readonly plans: PlanRegistry,
-  ) {
-    this.store = new StatsStore(redis.control, config.keyPrefix);
-  }
+  ) {}
 
   async stats(): Promise<StatsView> {
     const now = await this.store.now();
