@@ -4,11 +4,11 @@
 # podman builds it the same way; offline (no registry), pass a local Node image as NODE_IMAGE.
 # scripts/image-check.sh builds and runs it that way in CI (docs/deploy.md).
 #
-# The runtime stage holds only what `node dist/main.js` needs: dist/ (with the Lua scripts the
-# build copies there), production node_modules, package.json and the baseline plans file. Files
-# belong to root and are read-only for the service user, so the image works with
-# readOnlyRootFilesystem. There is no HEALTHCHECK: Kubernetes probes /health/live and
-# /health/ready (see k8s/base/deployment.yaml).
+# The runtime stage holds only what `node dist/main.js` needs: dist/ (with the Lua scripts and
+# the admin console the build puts there), production node_modules, package.json and the
+# baseline plans file. Files belong to root and are read-only for the service user, so the
+# image works with readOnlyRootFilesystem. There is no HEALTHCHECK: Kubernetes probes
+# /health/live and /health/ready (see k8s/base/deployment.yaml).
 
 ARG NODE_IMAGE=node:22-bookworm-slim
 
@@ -21,6 +21,9 @@ RUN npm ci --no-audit --no-fund
 
 COPY tsconfig.json tsconfig.build.json nest-cli.json ./
 COPY src ./src
+# The admin console's sources, bundled into dist/console/web by npm run build.
+COPY console ./console
+COPY scripts/build-console.mjs ./scripts/build-console.mjs
 RUN npm run build \
  && npm prune --omit=dev --no-audit --no-fund
 

@@ -73,6 +73,8 @@ export interface AppConfig {
   logLevel: 'error' | 'warn' | 'log' | 'debug';
   /** Licence proxy (USHER_PROXY_*): docs/proxy.md. */
   proxy: ProxyConfig;
+  /** USHER_CONSOLE: serve the admin console at /console (default true). */
+  console: boolean;
   /** Warnings to print once the logger is up (development fallbacks in force). */
   warnings: string[];
 }

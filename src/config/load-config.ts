@@ -224,6 +224,7 @@ export function loadConfig(env: Env): AppConfig {
     activeSlotsIntervalMs: r.integer('USHER_ACTIVE_SLOTS_INTERVAL_MS', 15000, 1000, 30000),
     logLevel: r.oneOf('USHER_LOG_LEVEL', ['error', 'warn', 'log', 'debug'] as const, 'log'),
     proxy: loadProxyConfig(r),
+    console: r.oneOf('USHER_CONSOLE', ['true', 'false'] as const, 'true') === 'true',
     warnings,
   };
   if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(config.keyPrefix)) {
