@@ -139,6 +139,7 @@ export const FIELDS: readonly FieldSpec[] = [
     max: 1000,
     help: 'Live persistent licences per user; empty: downloads are not counted.',
     group: 'Downloads',
+    override: true,
   },
   {
     name: 'downloadDays',

@@ -33,6 +33,7 @@ describe('console field table', () => {
       'evictionGraceSeconds',
       'maxStreamsPerContent',
       'maxDevices',
+      'maxDownloads',
     ]);
   });
 
