@@ -41,16 +41,17 @@ const DEFAULT_BOUNDS = { maxEntriesPerUser: 64, maxSessionsPerDevice: 8 };
  * resolved), the plan-table encoding, the key layout and the very KEYS + ARGV builder usher
  * calls, all from dist/, so the raw reference and the bulk loader cannot drift from usher.
  * `args(prefix, heartbeat, plans)` returns KEYS then ARGV for one call; `numberOfKeys` goes with it.
- * `licensePolicy(type, plan)` is the licence policy every allow answer carries.
+ * `licensePolicy(type, plan)` is the licence policy every allow answer carries; `fastRenewal(plan,
+ * count)` completes the script's short answer to a fast renewal.
  */
 export function loadUsherScript(root) {
   const dist = join(root, 'dist');
   const require = createRequire(join(dist, 'main.js'));
   const { encodePlanTable } = require('./plans/plan-registry.js');
   const { userKeys, scriptKeys } = require('./sessions/session-keys.js');
-  const { loadSessionScripts, heartbeatScriptArgs } = require('./sessions/session-store.js');
+  const { loadSessionScripts, heartbeatScriptArgs, fastRenewalPlan, fastRenewal } = require('./sessions/session-store.js');
   const { licensePolicy } = require('./heartbeat/license-policy.js');
-  if (![encodePlanTable, userKeys, scriptKeys, loadSessionScripts, heartbeatScriptArgs, licensePolicy].every((f) => typeof f === 'function')) {
+  if (![encodePlanTable, userKeys, scriptKeys, loadSessionScripts, heartbeatScriptArgs, fastRenewalPlan, fastRenewal, licensePolicy].every((f) => typeof f === 'function')) {
     throw new Error('dist/ no longer exports what bench/lib/workload.mjs needs: update it');
   }
   const lua = loadSessionScripts().usherHeartbeat;
@@ -58,9 +59,11 @@ export function loadUsherScript(root) {
   const tables = new Map();
   const args = (prefix, heartbeat, plans = BENCH_PLANS) => {
     if (!tables.has(plans)) tables.set(plans, encodePlanTable(plans));
-    return heartbeatScriptArgs(prefix, heartbeat, plans[0].name, tables.get(plans), DEFAULT_BOUNDS);
+    const plan = plans.find((p) => p.name === heartbeat.plan) ?? plans[0];
+    return heartbeatScriptArgs(prefix, heartbeat, plans[0].name, tables.get(plans), DEFAULT_BOUNDS,
+      fastRenewalPlan(heartbeat, plan));
   };
-  return { lua, numberOfKeys, args, encodePlanTable, userKeys, licensePolicy };
+  return { lua, numberOfKeys, args, encodePlanTable, userKeys, licensePolicy, fastRenewal };
 }
 
 // ---- ids ---------------------------------------------------------------------------------------

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { Inject, Injectable } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
-import { CountBy } from '../config/plan';
+import { CountBy, Plan } from '../config/plan';
 import { MetricsService } from '../metrics/metrics.service';
 import { PlanRegistry } from '../plans/plan-registry';
 import { RedisConnections } from '../redis/redis.module';
@@ -151,8 +151,33 @@ export interface UserBounds {
 }
 
 /**
- * KEYS then ARGV of one heartbeat script call, as lua/heartbeat.lua reads them. Exported so the
- * bench's raw reference and bulk loader call the script exactly as usher does.
+ * The plan a heartbeat may renew under in the script's fast path: a streaming renewal or
+ * request (not a release, not a download) of a plan counted by session. The script takes the
+ * fast path only when the user has no override, so this plan is then the policy in force.
+ */
+export function fastRenewalPlan(input: HeartbeatInput, plan: Plan): Plan | undefined {
+  return input.release || input.persistent || plan.countBy !== 'session' ? undefined : plan;
+}
+
+/** A fast renewal's answer, completed from the plan the script renewed under. */
+export function fastRenewal(plan: Plan, activeStreams: number): StoreDecision {
+  return {
+    decision: 'allow',
+    reason: 'renewed',
+    plan: plan.name,
+    countBy: plan.countBy,
+    maxStreams: plan.maxStreams,
+    activeStreams,
+    renewalIntervalSeconds: plan.renewalIntervalSeconds,
+    graceSeconds: plan.graceSeconds,
+    sessions: [],
+  };
+}
+
+/**
+ * KEYS then ARGV of one heartbeat script call, as lua/heartbeat.lua reads them. `fast` is the
+ * plan of the fast renewal (fastRenewalPlan), if any. Exported so the bench's raw reference and
+ * bulk loader call the script exactly as usher does.
  */
 export function heartbeatScriptArgs(
   prefix: string,
@@ -160,6 +185,7 @@ export function heartbeatScriptArgs(
   defaultPlan: string,
   planTable: string,
   bounds: UserBounds,
+  fast?: Plan,
 ): (string | number)[] {
   return [
     ...scriptKeys(userKeys(prefix, input.userId)),
@@ -174,6 +200,8 @@ export function heartbeatScriptArgs(
     bounds.maxEntriesPerUser,
     bounds.maxSessionsPerDevice,
     input.persistent ? 'persistent' : '',
+    fast ? (fast.renewalIntervalSeconds + fast.graceSeconds) * 1000 : '',
+    fast ? fast.maxStreams : '',
   ];
 }
 
@@ -308,6 +336,7 @@ export class SessionStore {
    */
   heartbeat(input: HeartbeatInput): Promise<StoreDecision> {
     if (!this.inFlight.tryStart()) return this.overloaded('heartbeat');
+    const fast = fastRenewalPlan(input, this.plans.planFor(input.plan));
     this.hotWrites.hold();
     const sent = this.hot.usherHeartbeat(
       ...heartbeatScriptArgs(
@@ -316,14 +345,15 @@ export class SessionStore {
         this.plans.defaultPlanName,
         this.plans.planTable(),
         this.bounds,
+        fast,
       ),
-    ) as Promise<HeartbeatReply>;
+    ) as Promise<HeartbeatReply | number>;
     // A hard bound on the hot path, whatever the client is doing (see withDeadline).
     return this.timed(
       'heartbeat',
       process.hrtime.bigint(),
       withDeadline(sent, this.storeTimeoutMs, this.inFlight.landed),
-      toDecision,
+      (reply) => (typeof reply === 'number' ? fastRenewal(fast as Plan, reply) : toDecision(reply)),
     );
   }
 

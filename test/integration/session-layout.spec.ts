@@ -105,6 +105,28 @@ describe.each(STORE_TARGETS)('session key layout on $name', (target) => {
     expect(startedAt).toBeLessThanOrEqual(after);
   });
 
+  it('answers a renewal alike on the fast path (no override) and the full one (an override)', async () => {
+    const [fast, full] = [newUser(), newUser()];
+    // an override that changes nothing still sends the renewal down the full path
+    await redis.hset(userKeys(prefix, full).override, 'maxStreams', '2');
+    for (const u of [fast, full]) {
+      await beat(u, 'a', { deviceId: 'tv' });
+      await beat(u, 'b');
+    }
+    const answers = await Promise.all([fast, full].map((u) => beat(u, 'a')));
+    expect(answers[0]).toEqual(answers[1]);
+    expect(answers[0]).toMatchObject({
+      decision: 'allow',
+      reason: 'renewed',
+      plan: 'basic',
+      activeStreams: 2,
+      maxStreams: 2,
+      renewalIntervalSeconds: 60,
+      graceSeconds: 30,
+      sessions: [],
+    });
+  });
+
   it('puts every per-user key under the hash tag, each session key with a TTL of interval + grace', async () => {
     const u = newUser();
     await beat(u, 'a', { plan: 'evict' });

@@ -7,37 +7,44 @@
 -- ARGV[9] entries a user may hold at least (USHER_MAX_ENTRIES_PER_USER)
 -- ARGV[10] sessions one device may hold under countBy device (USHER_MAX_SESSIONS_PER_DEVICE)
 -- ARGV[11] 'persistent' (a download: downloads.lua) or '' (streaming)
+-- ARGV[12] ttl ms and ARGV[13] maxStreams of the plan usher resolved (the requested or the
+--   default plan), set only when that plan may take the fast renewal (counted by session and
+--   nothing more to check); else ''
 -- KEYS[4] downloads (sorted set)  KEYS[5] download details (hash)
--- Returns { decision, reason, plan, countBy, maxStreams, activeStreams, interval, grace,
---           sessions, cause, removedSlots, downloadLapseMs }
+-- Returns the live slot count alone for a fast renewal (allow renewed under that plan), else
+--   { decision, reason, plan, countBy, maxStreams, activeStreams, interval, grace,
+--     sessions, cause, removedSlots, downloadLapseMs }
 --   downloadLapseMs: for an allowed persistent licence, ms until the download lapses
 --   decision: 'allow' | 'deny' | 'invalid' (reason 'device_required'; nothing was written)
 --   sessions: the evicted sessions on allow, the conflicting ones on deny (see describe)
 --   cause: '' | 'evict_oldest' | 'limit_lowered', for the removedSlots slots this call ended
 local sessionId, deviceId, drm, contentId = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local now = nowMs()
+
+-- The steady state first, before anything else is defined or parsed (each costs Redis CPU on
+-- every call): a live session of a user without override, within the limit of a plan usher
+-- found eligible, renews with five commands and answers its live slot count. Lapsed entries
+-- are left for the next call that writes more.
+if ARGV[12] ~= '' and ARGV[1] ~= 'release' and redis.call('EXISTS', KEYS[3]) == 0 then
+  local ttl = tonumber(ARGV[12])
+  local cutoff = now - ttl
+  local score = redis.call('ZSCORE', KEYS[1], sessionId)
+  if score and tonumber(score) > cutoff then
+    local count = redis.call('ZCOUNT', KEYS[1], '(' .. cutoff, '+inf')
+    if count <= tonumber(ARGV[13]) then
+      redis.call('ZADD', KEYS[1], now, sessionId)
+      redis.call('PEXPIRE', KEYS[1], ttl)
+      redis.call('PEXPIRE', KEYS[2], ttl)
+      return count
+    end
+  end
+end
+
 local policy = resolvePolicy(KEYS[3], ARGV[6], ARGV[7], ARGV[8], now)
 
 local function answer(decision, reason, active, sessions, cause, removedSlots)
   return { decision, reason, policy.name, policy.countBy, policy.maxStreams, active,
            policy.interval, policy.grace, sessions or {}, cause or '', removedSlots or 0 }
-end
-
--- The steady state first, before the rest of the library is even defined (defining it costs
--- Redis CPU on every call): under countBy session, a live session of a user within the limit
--- renews with five commands. Lapsed entries are left for the next call that writes more.
-if ARGV[1] ~= 'release' and ARGV[11] ~= 'persistent' and policy.countBy == 'session' then
-  local cutoff = now - policy.ttl
-  local score = redis.call('ZSCORE', KEYS[1], sessionId)
-  if score and tonumber(score) > cutoff then
-    local count = redis.call('ZCOUNT', KEYS[1], '(' .. cutoff, '+inf')
-    if count <= policy.maxStreams then
-      redis.call('ZADD', KEYS[1], now, sessionId)
-      redis.call('PEXPIRE', KEYS[1], policy.ttl)
-      redis.call('PEXPIRE', KEYS[2], policy.ttl)
-      return answer('allow', 'renewed', count)
-    end
-  end
 end
 
 --- @include "sessions"
