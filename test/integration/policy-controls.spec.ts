@@ -1,10 +1,13 @@
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import request from 'supertest';
 import { Plan } from '../../src/config/plan';
+import Redis, { Cluster } from 'ioredis';
+import { RedisConnections } from '../../src/redis/redis.module';
+import { userKeys } from '../../src/sessions/session-keys';
 import { HeartbeatInput, SessionStore, StoreDecision } from '../../src/sessions/session-store';
 import { adminCall, heartbeat } from '../e2e/admin-support';
 import { STORE_TARGETS } from '../support/store-targets';
-import { catalog, plan, startApp, testConfig } from '../support/test-app';
+import { catalog, LICENSE_TOKEN, plan, startApp, testConfig } from '../support/test-app';
 
 /** The rollout and fairness controls (docs/admin-api.md, "Rollout and fairness controls"). */
 const PLANS: Plan[] = [
@@ -24,24 +27,31 @@ const PLANS: Plan[] = [
   plan('devices', { maxStreams: 5, maxDevices: 2 }),
   plan('shadow-devices', { maxStreams: 5, maxDevices: 2, enforcement: 'shadow' }),
   plan('takeover-grace', { maxStreams: 1, onLimit: 'evict-oldest', evictionGraceSeconds: 600 }),
+  plan('shadow-evict', { maxStreams: 1, onLimit: 'evict-oldest', enforcement: 'shadow' }),
+  plan('devices-hour', { maxStreams: 5, maxDevices: 1, deviceWindowHours: 1 }),
 ];
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe.each(STORE_TARGETS)('rollout and fairness controls on $name', (target) => {
   let stopStore: () => Promise<void>;
+  let storeEnv: Record<string, string>;
   let app: NestFastifyApplication;
   let store: SessionStore;
+  let redis: Redis | Cluster;
+  let prefix: string;
   let n = 0;
   const newUser = () => `user-${++n}-${Math.random().toString(36).slice(2, 8)}`;
 
   beforeAll(async () => {
     const started = await target.start();
     stopStore = started.stop;
-    app = await startApp(
-      testConfig(started.env, { plans: catalog(...PLANS), storeTimeoutMs: 5000 }),
-    );
+    storeEnv = started.env;
+    const config = testConfig(started.env, { plans: catalog(...PLANS), storeTimeoutMs: 5000 });
+    prefix = config.keyPrefix;
+    app = await startApp(config);
     store = app.get(SessionStore);
+    redis = app.get(RedisConnections).control;
   });
   afterAll(async () => {
     await app.close();
@@ -95,6 +105,63 @@ describe.each(STORE_TARGETS)('rollout and fairness controls on $name', (target) 
         shadow: { decision: 'deny', reason: 'limit_exceeded' },
       });
       expect(await live(u)).toEqual(['a', 'b']);
+    });
+  });
+
+  describe('shadow with the other controls', () => {
+    it('a takeover and an eviction are reported, not done', async () => {
+      const u = newUser();
+      await beat(u, 'a', { plan: 'shadow-evict' });
+      const evicting = await beat(u, 'b', { plan: 'shadow-evict' });
+      expect(evicting).toMatchObject({ decision: 'allow', reason: 'admitted', activeStreams: 2 });
+      expect(evicting.removed).toBeUndefined();
+      expect(evicting.shadow).toMatchObject({ decision: 'allow', reason: 'admitted' });
+      expect(evicting.shadow?.evicted.map((s) => s.sessionId)).toEqual(['a']);
+      const takeover = await beat(u, 'c', { plan: 'shadow-evict', takeoverSessionId: 'b' });
+      expect(takeover.takenOver).toBeUndefined();
+      expect(takeover.shadow?.evicted.map((s) => s.sessionId)).toEqual(['b', 'a']);
+      expect(await live(u)).toEqual(['a', 'b', 'c']);
+      expect(await beat(u, 'a', { plan: 'shadow-evict' })).toMatchObject({ decision: 'allow' });
+    });
+
+    it('the per-user bound still holds in shadow (a safety limit, not policy)', async () => {
+      const small = await startApp(
+        testConfig(storeEnv, {
+          plans: catalog(...PLANS),
+          storeTimeoutMs: 5000,
+          maxEntriesPerUser: 4,
+        }),
+      );
+      try {
+        const bounded = small.get(SessionStore);
+        const u = newUser();
+        const answers: StoreDecision[] = [];
+        for (let i = 0; i < 5; i++) {
+          answers.push(
+            await bounded.heartbeat({
+              userId: u,
+              sessionId: `s${i}`,
+              drm: 'widevine',
+              release: false,
+              plan: 'shadow-one',
+            }),
+          );
+        }
+        expect(answers.slice(0, 4).map((d) => d.decision)).toEqual([
+          'allow',
+          'allow',
+          'allow',
+          'allow',
+        ]);
+        expect(answers[4]).toMatchObject({
+          decision: 'deny',
+          reason: 'limit_exceeded',
+          shadow: { decision: 'deny', reason: 'limit_exceeded' },
+        });
+        expect((await bounded.userSessions(u)).sessions).toHaveLength(4);
+      } finally {
+        await small.close();
+      }
     });
   });
 
@@ -280,6 +347,43 @@ describe.each(STORE_TARGETS)('rollout and fairness controls on $name', (target) 
       expect(retried.body.devices).toBeUndefined();
     });
 
+    it('registrations lapse after deviceWindowHours and the keys expire with the window', async () => {
+      const u = newUser();
+      const keys = userKeys(prefix, u);
+      await beat(u, 'a', { plan: 'devices-hour', deviceId: 'old' });
+      expect(await redis.pttl(keys.devices)).toBeGreaterThan(3_500_000);
+      expect(await redis.pttl(keys.devices)).toBeLessThanOrEqual(3_600_000);
+      expect(await redis.pttl(keys.deviceFirstSeen)).toBeLessThanOrEqual(3_600_000);
+      expect(await beat(u, 'b', { plan: 'devices-hour', deviceId: 'new' })).toMatchObject({
+        reason: 'device_limit_exceeded',
+      });
+      // last seen more than the window ago: no longer registered, its place is free
+      const [seconds] = await redis.time();
+      await redis.zadd(keys.devices, Number(seconds) * 1000 - 3_601_000, 'old');
+      expect(await beat(u, 'b', { plan: 'devices-hour', deviceId: 'new' })).toMatchObject({
+        decision: 'allow',
+        reason: 'admitted',
+      });
+      expect((await store.userDevices(u)).devices.map((d) => d.deviceId)).toEqual(['new']);
+      expect(await redis.hkeys(keys.deviceFirstSeen)).toEqual(['new']);
+    });
+
+    it('admin devices: 400 for a bad deviceId, 403 for a license-server token', async () => {
+      const bad = await adminCall(app, 'delete', `/v1/users/u/devices/${'x'.repeat(257)}`);
+      expect(bad.status).toBe(400);
+      expect(bad.body.problems).toEqual(['deviceId: must be 1-256 characters']);
+      expect(
+        (await adminCall(app, 'get', '/v1/users/u/devices', undefined, LICENSE_TOKEN)).status,
+      ).toBe(403);
+      const none = await adminCall(app, 'get', `/v1/users/${newUser()}/devices`);
+      expect(none.body).toEqual({
+        userId: expect.any(String),
+        maxDevices: null,
+        deviceWindowHours: 720,
+        devices: [],
+      });
+    });
+
     it('400 without deviceId, naming maxDevices; nothing is stored', async () => {
       const u = newUser();
       const res = await heartbeat(app, { userId: u, sessionId: 's', plan: 'devices' });
@@ -423,6 +527,51 @@ describe.each(STORE_TARGETS)('rollout and fairness controls on $name', (target) 
       const { devices } = await store.userDevices(u);
       expect(devices.map((d) => d.deviceId).sort()).toEqual(['d1', 'd2', 'd3', 'd4']);
       expect(await live(u)).toEqual(['s-d1', 's-d2', 's-d3', 's-d4']);
+    });
+  });
+
+  describe('OpenAPI', () => {
+    it('describes every new field with an example, and the devices routes', async () => {
+      const doc = (await request(app.getHttpServer()).get('/docs-json')).body;
+      const schemas = doc.components.schemas;
+      const described = (schema: string, field: string) => {
+        const prop = schemas[schema].properties[field];
+        expect({ schema, field, description: prop?.description, example: prop?.example }).toEqual({
+          schema,
+          field,
+          description: expect.stringMatching(/\S/),
+          example: expect.anything(),
+        });
+      };
+      described('HeartbeatRequestDto', 'takeoverSessionId');
+      described('HeartbeatResponseDto', 'shadow');
+      expect(schemas.HeartbeatResponseDto.properties.devices.items.$ref).toBe(
+        '#/components/schemas/DeviceViewDto',
+      );
+      expect(schemas.HeartbeatResponseDto.properties.reason.enum).toEqual(
+        expect.arrayContaining(['content_limit_exceeded', 'device_limit_exceeded']),
+      );
+      for (const field of [
+        'enforcement',
+        'evictionGraceSeconds',
+        'handoff',
+        'maxStreamsPerContent',
+        'maxDevices',
+        'deviceWindowHours',
+      ]) {
+        described('PlanBodyDto', field);
+        expect(schemas.PlanDto.properties[field].example).toBeDefined();
+      }
+      for (const field of [
+        'enforcement',
+        'evictionGraceSeconds',
+        'maxStreamsPerContent',
+        'maxDevices',
+      ]) {
+        expect(schemas.OverrideBodyDto.properties[field].example).toBeDefined();
+      }
+      expect(Object.keys(doc.paths['/v1/users/{userId}/devices'])).toEqual(['get']);
+      expect(Object.keys(doc.paths['/v1/users/{userId}/devices/{deviceId}'])).toEqual(['delete']);
     });
   });
 

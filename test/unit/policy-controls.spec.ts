@@ -1,4 +1,5 @@
 import { parsePlanCatalog } from '../../src/config/plan';
+import { validateHeartbeat } from '../../src/heartbeat/heartbeat-request';
 import { decisionEvents } from '../../src/events/session-event';
 import { encodePlanTable } from '../../src/plans/plan-registry';
 import { HeartbeatInput, StoreDecision, StoredSession } from '../../src/sessions/session-store';
@@ -114,5 +115,30 @@ describe('rollout and fairness controls: events', () => {
       const [denied] = decisionEvents(input, decision({ decision: 'deny', reason }));
       expect(denied).toMatchObject({ type: 'session.denied', reason });
     }
+  });
+});
+
+describe('rollout and fairness controls: takeoverSessionId', () => {
+  const valid = { userId: 'u', drm: 'widevine', messageType: 'license-request', sessionId: 's' };
+  const problemsOf = (body: unknown) => validateHeartbeat(body, () => true).problems;
+
+  it('accepts an id of the session alphabet, 1-256 characters', () => {
+    expect(problemsOf({ ...valid, takeoverSessionId: 'syn-3q2x7wQnZ0bT4mKp1aL9cA' })).toEqual([]);
+    expect(problemsOf({ ...valid, takeoverSessionId: 'a'.repeat(256) })).toEqual([]);
+  });
+
+  it('names a bad takeoverSessionId', () => {
+    expect(problemsOf({ ...valid, takeoverSessionId: '' })).toEqual([
+      'takeoverSessionId: must be 1-256 characters',
+    ]);
+    expect(problemsOf({ ...valid, takeoverSessionId: 'a'.repeat(257) })).toEqual([
+      'takeoverSessionId: must be 1-256 characters',
+    ]);
+    expect(problemsOf({ ...valid, takeoverSessionId: 'a b' })).toEqual([
+      'takeoverSessionId: may only contain A-Z a-z 0-9 . _ ~ : @ + = -',
+    ]);
+    expect(problemsOf({ ...valid, takeoverSessionId: 7 })).toEqual([
+      'takeoverSessionId: must be a string',
+    ]);
   });
 });
