@@ -144,10 +144,10 @@ type HeartbeatReply = [
   SessionRow[],
   string,
   number,
-  number,
-  SessionRow[],
-  ShadowRow,
-  DeviceRow[],
+  number?,
+  SessionRow[]?,
+  ShadowRow?,
+  DeviceRow[]?,
 ];
 type UserSessionsReply = [
   string,
@@ -272,15 +272,15 @@ function toDecision([
     removed: cause ? { cause: cause as RemovalCause, slots: removedSlots } : undefined,
     downloadLapseMs: downloadLapseMs || undefined,
   };
-  if (takenOver.length) d.takenOver = toSession(takenOver[0]);
-  if (shadow.length === 3) {
+  if (takenOver?.length) d.takenOver = toSession(takenOver[0]);
+  if (shadow?.length === 3) {
     d.shadow = {
       decision: shadow[0] as Decision,
       reason: shadow[1] as StoreDecision['reason'],
       evicted: shadow[2].map(toSession),
     };
   }
-  if (devices.length) {
+  if (devices?.length) {
     d.devices = devices.map(([deviceId, firstSeenAt, lastSeenAt]) => ({
       deviceId,
       firstSeenAt,

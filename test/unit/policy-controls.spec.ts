@@ -41,9 +41,9 @@ describe('rollout and fairness controls: plans file', () => {
       maxDevices: 5,
       deviceWindowHours: 24,
     });
-    // the Lua plan table: absent fields take the defaults (enforce, no grace, no handoff, no caps)
+    // the Lua plan table: controls only on a plan that sets one, the others at their defaults
     expect(encodePlanTable(catalog?.plans ?? [])).toBe(
-      '\nbasic 1 session reject-new 60 30 -1 30 enforce 0 0 0 0 720\n' +
+      '\nbasic 1 session reject-new 60 30 -1 30\n' +
         'live 2 session reject-new 60 30 -1 30 shadow 120 1 1 5 24\n',
     );
   });

@@ -6,6 +6,16 @@
 --   firstSeen  hash, deviceId -> the Redis ms it was first seen (registered)
 -- A registration lapses deviceWindowMs after it was last seen; both keys expire with the newest.
 
+-- The controls' defaults, for a policy whose plan and override set none (resolvePolicy leaves
+-- them out so the renewal fast path parses nothing more).
+local function withControls(policy)
+  if policy.maxDevices == nil then
+    policy.shadow, policy.evictionGraceMs, policy.handoff = false, 0, false
+    policy.perContent, policy.maxDevices, policy.deviceWindowMs = 0, 0, 720 * 3600000
+  end
+  return policy
+end
+
 local function openDevices(devicesKey, firstSeenKey, policy, now)
   return { key = devicesKey, firstSeen = firstSeenKey, now = now,
            window = policy.deviceWindowMs, cutoff = now - policy.deviceWindowMs }

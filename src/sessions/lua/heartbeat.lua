@@ -17,6 +17,7 @@
 --             a deviceId is needed; nothing was written)
 --   sessions: the evicted sessions on allow, the conflicting ones on deny (see describe)
 --   cause: '' | 'evict_oldest' | 'limit_lowered' | 'handoff', for the removedSlots slots ended
+--   (the last four only when an answer needs one of them: the reply may end after cause, removedSlots)
 --   downloadLapseMs: for an allowed persistent licence, ms until the download lapses, else 0
 --   takenOver: the session a takeover revoked ({} or one row as describe)
 --   shadow: under a shadow plan { decision, reason, evicted } that enforcement would have
@@ -27,10 +28,14 @@ local takeoverId = ARGV[12] or ''
 local now = nowMs()
 local policy = resolvePolicy(KEYS[3], ARGV[6], ARGV[7], ARGV[8], now)
 
+-- The reply's first 11 fields; extend() adds the rest when an answer needs one of them.
 local function answer(decision, reason, active, sessions, cause, removedSlots)
   return { decision, reason, policy.name, policy.countBy, policy.maxStreams, active,
-           policy.interval, policy.grace, sessions or {}, cause or '', removedSlots or 0, 0,
-           {}, {}, {} }
+           policy.interval, policy.grace, sessions or {}, cause or '', removedSlots or 0 }
+end
+local function extend(reply)
+  reply[12], reply[13], reply[14], reply[15] = reply[12] or 0, {}, {}, {}
+  return reply
 end
 
 -- The steady state first, before the rest of the library is even defined (defining it costs
@@ -38,7 +43,7 @@ end
 -- renews with five commands. Lapsed entries are left for the next call that writes more. A plan
 -- with maxDevices must refresh the device, and a takeover must revoke: neither comes here.
 if ARGV[1] ~= 'release' and ARGV[11] ~= 'persistent' and policy.countBy == 'session'
-    and policy.maxDevices == 0 and takeoverId == '' then
+    and (policy.maxDevices or 0) == 0 and takeoverId == '' then
   local cutoff = now - policy.ttl
   local score = redis.call('ZSCORE', KEYS[1], sessionId)
   if score and tonumber(score) > cutoff then
@@ -47,9 +52,12 @@ if ARGV[1] ~= 'release' and ARGV[11] ~= 'persistent' and policy.countBy == 'sess
       redis.call('ZADD', KEYS[1], now, sessionId)
       redis.call('PEXPIRE', KEYS[1], policy.ttl)
       redis.call('PEXPIRE', KEYS[2], policy.ttl)
-      local reply = answer('allow', 'renewed', count)
-      if policy.shadow then reply[14] = { 'allow', 'renewed', {} } end
-      return reply
+      if policy.shadow then
+        local reply = extend(answer('allow', 'renewed', count))
+        reply[14] = { 'allow', 'renewed', {} }
+        return reply
+      end
+      return answer('allow', 'renewed', count)
     end
   end
 end
@@ -57,6 +65,7 @@ end
 --- @include "sessions"
 --- @include "downloads"
 --- @include "controls"
+withControls(policy)
 local u = openUser(KEYS[1], KEYS[2], policy, now)
 
 -- A persistent licence is a download: counted apart from streams, never against maxStreams.
@@ -115,7 +124,7 @@ end
 -- A revocation (an eviction made while enforcing, or an admin's terminate) holds in shadow too.
 if state == 'revoked' then
   local reply = answer('deny', 'session_revoked', liveSlotCount(u))
-  if policy.shadow then reply[14] = { 'deny', 'session_revoked', {} } end
+  if policy.shadow then extend(reply)[14] = { 'deny', 'session_revoked', {} } end
   return reply
 end
 
@@ -128,7 +137,7 @@ if policy.maxDevices > 0 then
   deviceFull = not isRegistered(dv, deviceId) and
     redis.call('ZCARD', dv.key) >= policy.maxDevices
   if deviceFull and not policy.shadow then
-    local reply = answer('deny', 'device_limit_exceeded', liveSlotCount(u))
+    local reply = extend(answer('deny', 'device_limit_exceeded', liveSlotCount(u)))
     reply[15] = listDevices(dv)
     return reply
   end
@@ -154,7 +163,7 @@ if policy.countBy == 'session' and not state and not deviceFull and takeoverId =
       recordSession(u, sessionId, drm, deviceId, contentId)
       deviceSeen()
       local reply = answer('allow', 'admitted', count + 1 - removed)
-      if policy.shadow then reply[14] = { 'allow', 'admitted', {} } end
+      if policy.shadow then extend(reply)[14] = { 'allow', 'admitted', {} } end
       return reply
     end
   end
@@ -283,7 +292,7 @@ if policy.shadow then
   local removed = keep(own)
   if not removed then
     -- the per-user bound is a safety limit, not policy: it holds in shadow too
-    local reply = answer('deny', 'limit_exceeded', #every, allSlots())
+    local reply = extend(answer('deny', 'limit_exceeded', #every, allSlots()))
     reply[14] = shadow
     return reply
   end
@@ -294,7 +303,7 @@ if policy.shadow then
   else
     reply = answer('allow', 'admitted', #every + 1 - removed)
   end
-  reply[14] = shadow
+  extend(reply)[14] = shadow
   return reply
 end
 
@@ -310,7 +319,7 @@ if v.decision == 'deny' then
     reply = answer('deny', v.reason, #slots, v.conflicts)
   end
   if takenOver or v.lowered then redis.call('PEXPIRE', u.entries, u.ttl) end
-  reply[13] = takenRows
+  if takenOver then extend(reply)[13] = takenRows end
   return reply
 end
 
@@ -321,7 +330,7 @@ end
 local removed = keep(mine)
 if not removed then
   local reply = answer('deny', 'limit_exceeded', #slots, allSlots())
-  reply[13] = takenRows
+  if takenOver then extend(reply)[13] = takenRows end
   return reply
 end
 deviceSeen()
@@ -332,5 +341,5 @@ else
   reply = answer('allow', 'admitted', #slots - #victims + 1 - removed,
     describeSlots(victims, 1, #victims, {}), v.cause, #victims)
 end
-reply[13] = takenRows
+if takenOver then extend(reply)[13] = takenRows end
 return reply

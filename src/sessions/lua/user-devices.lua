@@ -8,6 +8,6 @@
 -- Returns { maxDevices (0: not capped), deviceWindowHours, devices } with devices as in
 -- listDevices (controls.lua): the registrations within the window, most recently seen first.
 local now = nowMs()
-local policy = resolvePolicy(KEYS[3], '', ARGV[1], ARGV[2], now)
+local policy = withControls(resolvePolicy(KEYS[3], '', ARGV[1], ARGV[2], now))
 local dv = openDevices(KEYS[6], KEYS[7], policy, now)
 return { policy.maxDevices, policy.deviceWindowMs / 3600000, listDevices(dv) }
