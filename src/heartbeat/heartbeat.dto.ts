@@ -38,11 +38,16 @@ export class HeartbeatRequestDto {
     ...ID,
     example: 'device-7f3a',
     description:
-      'Stable, app-supplied device id. Required when no session id is given (PlayReady: the id is synthesized from userId, deviceId, contentId) and when the plan counts by device.',
+      'Stable, app-supplied device id. Required when no session id is given (PlayReady: the id is synthesized from userId, deviceId, contentId), and on license-request and license-renewal when the plan counts by device or caps devices (maxDevices).',
   })
   deviceId?: string;
 
-  @ApiPropertyOptional({ ...ID, example: 'movie-123' })
+  @ApiPropertyOptional({
+    ...ID,
+    example: 'movie-123',
+    description:
+      'The title played; what maxStreamsPerContent and handoff compare (a request without it is limited by neither)',
+  })
   contentId?: string;
 
   @ApiPropertyOptional({
