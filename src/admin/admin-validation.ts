@@ -1,4 +1,4 @@
-import { COUNT_BY, ON_LIMIT } from '../config/plan';
+import { COUNT_BY, ENFORCEMENT, ON_LIMIT } from '../config/plan';
 import { invalidRequest } from '../common/invalid-request';
 import { ID_PATTERN } from '../heartbeat/heartbeat-request';
 import { Override } from '../plans/override-store';
@@ -11,8 +11,25 @@ const OVERRIDE_POLICY_FIELDS = [
   'onLimit',
   'maxDownloads',
 ] as const;
-const OVERRIDE_FIELDS = new Set<string>([...OVERRIDE_POLICY_FIELDS, 'expiresAt']);
-const INTEGER_FIELDS = { maxStreams: [0, 100], maxDownloads: [0, 1000] } as const;
+/** Rollout and fairness controls an override may set too (docs/admin-api.md). */
+const OVERRIDE_CONTROL_FIELDS = [
+  'enforcement',
+  'evictionGraceSeconds',
+  'maxStreamsPerContent',
+  'maxDevices',
+] as const;
+const OVERRIDE_FIELDS = new Set<string>([
+  ...OVERRIDE_POLICY_FIELDS,
+  ...OVERRIDE_CONTROL_FIELDS,
+  'expiresAt',
+]);
+const INTEGER_FIELDS = {
+  maxStreams: [0, 100],
+  maxDownloads: [0, 1000],
+  evictionGraceSeconds: [0, 86400],
+  maxStreamsPerContent: [1, 100],
+  maxDevices: [1, 100],
+} as const;
 /** A date-time with a zone (Z or ±hh:mm): an override's end must not depend on a host's zone. */
 const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/;
 
@@ -23,9 +40,10 @@ function idProblem(field: string, value: string, max: number): string | undefine
 }
 
 /** Path ids follow the heartbeat's rules (SPEC §4), so an admin can name any stored user. */
-export function assertIds(ids: { userId: string; sessionId?: string }): void {
+export function assertIds(ids: { userId: string; sessionId?: string; deviceId?: string }): void {
   const problems = [idProblem('userId', ids.userId, 128)];
   if (ids.sessionId !== undefined) problems.push(idProblem('sessionId', ids.sessionId, 256));
+  if (ids.deviceId !== undefined) problems.push(idProblem('deviceId', ids.deviceId, 256));
   const named = problems.filter((p): p is string => p !== undefined);
   if (named.length) throw invalidRequest(named);
 }
@@ -43,7 +61,8 @@ export function needsClock(body: unknown): boolean {
 
 /**
  * Validates a PUT /v1/users/{userId}/override body, naming every bad field: any of plan (a known
- * plan), maxStreams (0-100), countBy, onLimit, maxDownloads (0-1000), at least one of them; optional expiresAt (ISO 8601
+ * plan), maxStreams (0-100), countBy, onLimit, maxDownloads (0-1000), enforcement, evictionGraceSeconds (0-86400),
+ * maxStreamsPerContent (1-100), maxDevices (1-100), at least one of them; optional expiresAt (ISO 8601
  * with a zone, in the future by the Redis clock). Unknown fields are rejected.
  */
 export function validateOverride(
@@ -59,7 +78,9 @@ export function validateOverride(
   for (const key of Object.keys(input)) {
     if (!OVERRIDE_FIELDS.has(key)) problems.push(`${key}: unknown field`);
   }
-  if (OVERRIDE_POLICY_FIELDS.every((f) => input[f] === undefined)) {
+  if (
+    [...OVERRIDE_POLICY_FIELDS, ...OVERRIDE_CONTROL_FIELDS].every((f) => input[f] === undefined)
+  ) {
     problems.push(`body: at least one of ${OVERRIDE_POLICY_FIELDS.join(', ')} is required`);
   }
   if (input.plan !== undefined) {
@@ -75,7 +96,7 @@ export function validateOverride(
       problems.push(`${field}: must be an integer from ${min} to ${max}`);
     }
   }
-  const enumField = <F extends 'countBy' | 'onLimit'>(
+  const enumField = <F extends 'countBy' | 'onLimit' | 'enforcement'>(
     field: F,
     allowed: readonly NonNullable<Override[F]>[],
   ) => {
@@ -87,6 +108,7 @@ export function validateOverride(
   };
   enumField('countBy', COUNT_BY);
   enumField('onLimit', ON_LIMIT);
+  enumField('enforcement', ENFORCEMENT);
   if (input.expiresAt !== undefined) {
     const value = input.expiresAt;
     const ms = typeof value === 'string' && ISO_DATE_TIME.test(value) ? Date.parse(value) : NaN;

@@ -1,5 +1,12 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { COUNT_BY, DOWNLOAD_DEFAULTS, ON_LIMIT, PLAN_DEFAULTS } from '../config/plan';
+import {
+  CONTROL_DEFAULTS,
+  COUNT_BY,
+  DOWNLOAD_DEFAULTS,
+  ENFORCEMENT,
+  ON_LIMIT,
+  PLAN_DEFAULTS,
+} from '../config/plan';
 import { DRMS } from '../sessions/session-identity';
 
 /*
@@ -90,6 +97,65 @@ export class PlanBodyDto {
   downloadPlaybackHours?: number;
 
   @ApiPropertyOptional({
+    enum: ENFORCEMENT,
+    default: CONTROL_DEFAULTS.enforcement,
+    example: 'shadow',
+    description:
+      "shadow: every decision is computed as under enforce and reported in the answer's `shadow`, but nothing is denied or revoked (usher_shadow_denials_total counts what would have been denied)",
+  })
+  enforcement?: string;
+
+  @ApiPropertyOptional({
+    type: 'integer',
+    minimum: 0,
+    maximum: 86400,
+    default: CONTROL_DEFAULTS.evictionGraceSeconds,
+    example: 120,
+    description:
+      'A slot that started less than this long ago is never evicted by evict-oldest or handoff (takeover ignores it)',
+  })
+  evictionGraceSeconds?: number;
+
+  @ApiPropertyOptional({
+    type: 'boolean',
+    default: CONTROL_DEFAULTS.handoff,
+    example: true,
+    description:
+      'At the limit, a new slot on the contentId of a live slot on another device replaces it (cause handoff), whatever onLimit says',
+  })
+  handoff?: boolean;
+
+  @ApiPropertyOptional({
+    type: 'integer',
+    minimum: 1,
+    maximum: 100,
+    example: 1,
+    description:
+      'Live slots of one user on one contentId; over it: content_limit_exceeded (evict-oldest: the oldest on that content goes)',
+  })
+  maxStreamsPerContent?: number;
+
+  @ApiPropertyOptional({
+    type: 'integer',
+    minimum: 1,
+    maximum: 100,
+    example: 5,
+    description:
+      'Distinct deviceIds per user seen within deviceWindowHours; another device is denied device_limit_exceeded. deviceId is then required on every heartbeat',
+  })
+  maxDevices?: number;
+
+  @ApiPropertyOptional({
+    type: 'integer',
+    minimum: 1,
+    maximum: 8760,
+    default: CONTROL_DEFAULTS.deviceWindowHours,
+    example: 720,
+    description: 'How long a device stays registered after it was last seen',
+  })
+  deviceWindowHours?: number;
+
+  @ApiPropertyOptional({
     example: 'premium',
     description: 'Optional; if given it must equal the name in the path',
   })
@@ -106,6 +172,12 @@ export class PlanDto {
   @ApiPropertyOptional({ type: 'integer', example: 5 }) maxDownloads?: number;
   @ApiPropertyOptional({ type: 'integer', example: 30 }) downloadDays?: number;
   @ApiPropertyOptional({ type: 'integer', example: 48 }) downloadPlaybackHours?: number;
+  @ApiPropertyOptional({ enum: ENFORCEMENT, example: 'shadow' }) enforcement?: string;
+  @ApiPropertyOptional({ type: 'integer', example: 120 }) evictionGraceSeconds?: number;
+  @ApiPropertyOptional({ type: 'boolean', example: true }) handoff?: boolean;
+  @ApiPropertyOptional({ type: 'integer', example: 1 }) maxStreamsPerContent?: number;
+  @ApiPropertyOptional({ type: 'integer', example: 5 }) maxDevices?: number;
+  @ApiPropertyOptional({ type: 'integer', example: 720 }) deviceWindowHours?: number;
   @ApiProperty({
     enum: ['file', 'api'],
     example: 'api',
@@ -129,6 +201,13 @@ export class OverrideBodyDto {
   @ApiPropertyOptional({ enum: ON_LIMIT, example: 'evict-oldest' }) onLimit?: string;
   @ApiPropertyOptional({ type: 'integer', minimum: 0, maximum: 1000, example: 5 })
   maxDownloads?: number;
+  @ApiPropertyOptional({ enum: ENFORCEMENT, example: 'shadow' }) enforcement?: string;
+  @ApiPropertyOptional({ type: 'integer', minimum: 0, maximum: 86400, example: 120 })
+  evictionGraceSeconds?: number;
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 100, example: 1 })
+  maxStreamsPerContent?: number;
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 100, example: 5 })
+  maxDevices?: number;
   @ApiPropertyOptional({
     format: 'date-time',
     example: '2030-01-31T18:00:00Z',
@@ -179,6 +258,29 @@ export class UserSessionsDto {
     description: 'Live downloads, soonest to lapse first; expiresAt is when a download lapses',
   })
   downloads!: UserSessionDto[];
+}
+
+export class UserDeviceDto {
+  @ApiProperty({ example: 'device-7f3a' }) deviceId!: string;
+  @ApiProperty({ format: 'date-time', example: '2030-01-02T18:00:00.000Z' }) firstSeenAt!: string;
+  @ApiProperty({ format: 'date-time', example: '2030-01-31T18:14:00.000Z' }) lastSeenAt!: string;
+}
+
+export class UserDevicesDto {
+  @ApiProperty({ example: 'user-42' }) userId!: string;
+  @ApiProperty({
+    type: 'integer',
+    nullable: true,
+    example: 5,
+    description: 'The effective maxDevices (after the override); null: devices are not capped',
+  })
+  maxDevices!: number | null;
+  @ApiProperty({ type: 'integer', example: 720 }) deviceWindowHours!: number;
+  @ApiProperty({
+    type: [UserDeviceDto],
+    description: 'Devices registered within the window, most recently seen first',
+  })
+  devices!: UserDeviceDto[];
 }
 
 export class AdminErrorDto {

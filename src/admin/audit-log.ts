@@ -7,7 +7,8 @@ export type AuditAction =
   | 'override.put'
   | 'override.delete'
   | 'sessions.terminate'
-  | 'downloads.end';
+  | 'downloads.end'
+  | 'devices.forget';
 
 /** One audit record: what changed, from what to what, and which token changed it. */
 export interface AuditRecord {

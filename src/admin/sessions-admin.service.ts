@@ -4,6 +4,7 @@ import { SessionEvents } from '../events/session-events';
 import { MetricsService } from '../metrics/metrics.service';
 import { SessionStore, StoredSession } from '../sessions/session-store';
 import { SessionView, toSessionView } from '../sessions/session-view';
+import { DeviceView, toDeviceView } from '../sessions/device-view';
 import { assertIds } from './admin-validation';
 import { AuditLog } from './audit-log';
 
@@ -23,6 +24,14 @@ export interface UserSessionsView {
   maxDownloads: number | null;
   /** Live downloads (persistent licences), soonest to lapse first; expiresAt: when it lapses. */
   downloads: UserSessionView[];
+}
+
+export interface UserDevicesView {
+  userId: string;
+  /** The effective maxDevices; null when the plan does not cap devices. */
+  maxDevices: number | null;
+  deviceWindowHours: number;
+  devices: DeviceView[];
 }
 
 /** Support staff's view of a user's live sessions, and termination (slot freed, session revoked). */
@@ -57,6 +66,25 @@ export class SessionsAdminService {
         expiresAt: new Date(d.expiresAt).toISOString(),
       })),
     };
+  }
+
+  /** The user's registered devices within the window (maxDevices). */
+  async devices(userId: string): Promise<UserDevicesView> {
+    assertIds({ userId });
+    const found = await this.sessions.userDevices(userId);
+    return {
+      userId,
+      maxDevices: found.maxDevices,
+      deviceWindowHours: found.deviceWindowHours,
+      devices: found.devices.map(toDeviceView),
+    };
+  }
+
+  /** Frees one device registration: another device may then register. */
+  async forgetDevice(caller: Caller, userId: string, deviceId: string): Promise<void> {
+    assertIds({ userId, deviceId });
+    const existed = await this.sessions.forgetDevice(userId, deviceId);
+    this.audit.record(caller, 'devices.forget', { userId, deviceId }, null, { existed });
   }
 
   /** Ends one download now: its place under maxDownloads is free at once. */

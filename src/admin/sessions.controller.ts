@@ -7,10 +7,10 @@ import {
   ApiParam,
 } from '@nestjs/swagger';
 import { Caller } from '../auth/roles';
-import { AdminErrorDto, USER_PARAM, UserSessionsDto } from './admin.dto';
+import { AdminErrorDto, USER_PARAM, UserDevicesDto, UserSessionsDto } from './admin.dto';
 import { AdminApi } from './admin-api.decorator';
 import { CallerOf } from './caller.decorator';
-import { SessionsAdminService, UserSessionsView } from './sessions-admin.service';
+import { SessionsAdminService, UserDevicesView, UserSessionsView } from './sessions-admin.service';
 
 @AdminApi('admin: sessions')
 @ApiParam(USER_PARAM)
@@ -59,6 +59,34 @@ export class SessionsController {
   @ApiNoContentResponse({ description: 'Terminated' })
   async terminateAll(@CallerOf() caller: Caller, @Param('userId') userId: string): Promise<void> {
     await this.sessions.terminate(caller, userId);
+  }
+
+  @Get('devices')
+  @ApiOperation({
+    summary: "A user's registered devices (maxDevices)",
+    description:
+      'The devices seen within the last deviceWindowHours, most recently seen first, with the effective maxDevices (null: the plan does not cap devices).',
+  })
+  @ApiOkResponse({ type: UserDevicesDto, description: 'Registered devices and the cap in force' })
+  devices(@Param('userId') userId: string): Promise<UserDevicesView> {
+    return this.sessions.devices(userId);
+  }
+
+  @Delete('devices/:deviceId')
+  @HttpCode(204)
+  @ApiOperation({
+    summary: 'Free one device registration',
+    description:
+      'The device no longer counts against maxDevices; its live sessions are not ended. 204 also for an unknown device.',
+  })
+  @ApiParam({ name: 'deviceId', example: 'device-7f3a', description: 'The deviceId as registered' })
+  @ApiNoContentResponse({ description: 'Freed' })
+  async forgetDevice(
+    @CallerOf() caller: Caller,
+    @Param('userId') userId: string,
+    @Param('deviceId') deviceId: string,
+  ): Promise<void> {
+    await this.sessions.forgetDevice(caller, userId, deviceId);
   }
 
   @Delete('downloads/:sessionId')

@@ -1,8 +1,10 @@
 /** A plan: the policy a user's slots are counted by (SPEC §1, §5). */
 export const COUNT_BY = ['session', 'device'] as const;
 export const ON_LIMIT = ['reject-new', 'evict-oldest'] as const;
+export const ENFORCEMENT = ['enforce', 'shadow'] as const;
 export type CountBy = (typeof COUNT_BY)[number];
 export type OnLimit = (typeof ON_LIMIT)[number];
+export type Enforcement = (typeof ENFORCEMENT)[number];
 
 export interface PlanPolicy {
   maxStreams: number;
@@ -16,10 +18,34 @@ export interface PlanPolicy {
   downloadDays?: number;
   /** How long a downloaded title plays once playback starts (default DOWNLOAD_DEFAULTS). */
   downloadPlaybackHours?: number;
+  /**
+   * Rollout and fairness controls (docs/admin-api.md, "Rollout and fairness controls"); each
+   * absent keeps the behaviour without it.
+   */
+  /** shadow: decisions are computed and reported, never enforced (default enforce). */
+  enforcement?: Enforcement;
+  /** Under evict-oldest (and handoff): a slot younger than this is never evicted (default 0). */
+  evictionGraceSeconds?: number;
+  /** At the limit, a new slot on the content of a live slot on another device replaces it. */
+  handoff?: boolean;
+  /** Live slots of one user on one contentId. */
+  maxStreamsPerContent?: number;
+  /** Distinct deviceIds per user within deviceWindowHours (device registration cap). */
+  maxDevices?: number;
+  /** The device registration window (default CONTROL_DEFAULTS). */
+  deviceWindowHours?: number;
 }
 
 /** What a plan that names no download field gets (docs/admin-api.md, "Downloads"). */
 export const DOWNLOAD_DEFAULTS = { downloadDays: 30, downloadPlaybackHours: 48 } as const;
+
+/** What a plan that names no control field gets (docs/admin-api.md). */
+export const CONTROL_DEFAULTS = {
+  enforcement: 'enforce',
+  evictionGraceSeconds: 0,
+  handoff: false,
+  deviceWindowHours: 720,
+} as const;
 
 export interface Plan extends PlanPolicy {
   name: string;
@@ -43,9 +69,19 @@ const INTEGER_RANGES = {
   maxDownloads: [0, 1000],
   downloadDays: [1, 3650],
   downloadPlaybackHours: [1, 8760],
+  evictionGraceSeconds: [0, 86400],
+  maxStreamsPerContent: [1, 100],
+  maxDevices: [1, 100],
+  deviceWindowHours: [1, 8760],
 } as const;
 
-const PLAN_FIELDS = new Set(['countBy', 'onLimit', ...Object.keys(INTEGER_RANGES)]);
+const PLAN_FIELDS = new Set([
+  'countBy',
+  'onLimit',
+  'enforcement',
+  'handoff',
+  ...Object.keys(INTEGER_RANGES),
+]);
 
 export interface PlanParseResult {
   plan?: Plan;
@@ -83,7 +119,10 @@ export function parsePlan(name: string, body: unknown, where = ''): PlanParseRes
       policy[field as keyof typeof INTEGER_RANGES] = value;
     }
   }
-  const enumField = <T extends string>(field: 'countBy' | 'onLimit', allowed: readonly T[]) => {
+  const enumField = <T extends string>(
+    field: 'countBy' | 'onLimit' | 'enforcement',
+    allowed: readonly T[],
+  ) => {
     const value = body[field];
     if (value === undefined) return;
     if (typeof value === 'string' && (allowed as readonly string[]).includes(value)) {
@@ -94,6 +133,11 @@ export function parsePlan(name: string, body: unknown, where = ''): PlanParseRes
   };
   enumField('countBy', COUNT_BY);
   enumField('onLimit', ON_LIMIT);
+  enumField('enforcement', ENFORCEMENT);
+  if (body.handoff !== undefined) {
+    if (typeof body.handoff === 'boolean') policy.handoff = body.handoff;
+    else problems.push(`${at('handoff')}: must be true or false`);
+  }
   return problems.length ? { problems } : { plan: { name, ...policy }, problems };
 }
 

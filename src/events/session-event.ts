@@ -18,8 +18,12 @@ export type SessionEventReason =
   | 'limit_exceeded'
   | 'session_revoked'
   | 'download_limit_exceeded'
+  | 'content_limit_exceeded'
+  | 'device_limit_exceeded'
   | 'evict_oldest'
   | 'limit_lowered'
+  | 'takeover'
+  | 'handoff'
   | 'terminated';
 
 /** What webhook receivers get (docs/events.md). `id` is the idempotency key. */
@@ -64,7 +68,10 @@ export function sessionEvent(f: SessionEventFields, at = new Date()): SessionEve
 }
 
 function deniedReason(reason: StoreDecision['reason']): SessionEventReason {
-  return reason === 'session_revoked' || reason === 'download_limit_exceeded'
+  return reason === 'session_revoked' ||
+    reason === 'download_limit_exceeded' ||
+    reason === 'content_limit_exceeded' ||
+    reason === 'device_limit_exceeded'
     ? reason
     : 'limit_exceeded';
 }
@@ -93,13 +100,21 @@ export function decisionEvents(input: HeartbeatInput, d: StoreDecision): Session
   } else if (d.reason === 'released') {
     events.push({ ...own, type: 'session.released', reason: 'released' });
   }
-  if (d.removed?.cause === 'evict_oldest') {
+  if (d.takenOver) {
+    events.push({
+      ...storedFields(input.userId, d.takenOver),
+      ...counts,
+      type: 'session.evicted',
+      reason: 'takeover',
+    });
+  }
+  if (d.removed?.cause === 'evict_oldest' || d.removed?.cause === 'handoff') {
     for (const s of d.sessions) {
       events.push({
         ...storedFields(input.userId, s),
         ...counts,
         type: 'session.evicted',
-        reason: 'evict_oldest',
+        reason: d.removed.cause,
       });
     }
   } else if (d.removed?.cause === 'limit_lowered') {

@@ -15,12 +15,20 @@ export interface HeartbeatRequest {
   plan?: string;
   /** streaming (default) or persistent (a download: offline, rental). */
   licenseType?: LicenseType;
+  /** license-request only: a live session of the same user to stop first (takeover). */
+  takeoverSessionId?: string;
 }
 
 /** SPEC §4: ids are URL-safe printable characters, so they can never break a key or a log line. */
 export const ID_PATTERN = /^[A-Za-z0-9._~:@+=-]+$/;
 const ID_ALPHABET = 'A-Z a-z 0-9 . _ ~ : @ + = -';
-const OPTIONAL_IDS = ['sessionId', 'customSessionId', 'deviceId', 'contentId'] as const;
+const OPTIONAL_IDS = [
+  'sessionId',
+  'customSessionId',
+  'deviceId',
+  'contentId',
+  'takeoverSessionId',
+] as const;
 const KNOWN_FIELDS = new Set<string>([
   'userId',
   'drm',

@@ -38,11 +38,16 @@ export class HeartbeatRequestDto {
     ...ID,
     example: 'device-7f3a',
     description:
-      'Stable, app-supplied device id. Required when no session id is given (PlayReady: the id is synthesized from userId, deviceId, contentId) and when the plan counts by device.',
+      'Stable, app-supplied device id. Required when no session id is given (PlayReady: the id is synthesized from userId, deviceId, contentId), and on license-request and license-renewal when the plan counts by device or caps devices (maxDevices).',
   })
   deviceId?: string;
 
-  @ApiPropertyOptional({ ...ID, example: 'movie-123' })
+  @ApiPropertyOptional({
+    ...ID,
+    example: 'movie-123',
+    description:
+      'The title played; what maxStreamsPerContent and handoff compare (a request without it is limited by neither)',
+  })
   contentId?: string;
 
   @ApiPropertyOptional({
@@ -58,6 +63,14 @@ export class HeartbeatRequestDto {
       "persistent: a download (offline, rental), counted against the plan's maxDownloads apart from streams",
   })
   licenseType?: string;
+
+  @ApiPropertyOptional({
+    ...ID,
+    example: 'syn-3q2x7wQnZ0bT4mKp1aL9cA',
+    description:
+      "Takeover, on license-request only: a live session of the same user (e.g. picked by the user from a deny's conflicts) that is revoked first (cause takeover, listed in evicted); the new session is then decided as usual. Any other value (unknown, lapsed, another user's) changes nothing.",
+  })
+  takeoverSessionId?: string;
 }
 
 export class LicensePolicyDto {
@@ -85,6 +98,23 @@ export class SessionViewDto {
   @ApiProperty({ format: 'date-time' }) lastSeenAt!: string;
 }
 
+export class ShadowVerdictDto {
+  @ApiProperty({ enum: ['allow', 'deny'], example: 'deny' }) decision!: string;
+  @ApiProperty({ example: 'limit_exceeded', description: 'The reason enforcement would give' })
+  reason!: string;
+  @ApiProperty({
+    type: [SessionViewDto],
+    description: 'What enforcement would have revoked (nothing was)',
+  })
+  evicted!: SessionViewDto[];
+}
+
+export class DeviceViewDto {
+  @ApiProperty({ example: 'device-7f3a' }) deviceId!: string;
+  @ApiProperty({ format: 'date-time', example: '2030-01-02T18:00:00.000Z' }) firstSeenAt!: string;
+  @ApiProperty({ format: 'date-time', example: '2030-01-31T18:14:00.000Z' }) lastSeenAt!: string;
+}
+
 export class HeartbeatResponseDto {
   @ApiProperty({ enum: ['allow', 'deny'] }) decision!: string;
   @ApiProperty({
@@ -95,6 +125,8 @@ export class HeartbeatResponseDto {
       'limit_exceeded',
       'session_revoked',
       'download_limit_exceeded',
+      'content_limit_exceeded',
+      'device_limit_exceeded',
       'degraded',
     ],
   })
@@ -113,14 +145,30 @@ export class HeartbeatResponseDto {
     description: 'How long the slot lives without another heartbeat (0 on deny/release)',
   })
   expiresInSeconds!: number;
-  @ApiProperty({ type: [SessionViewDto], description: 'Sessions revoked to admit this one' })
+  @ApiProperty({
+    type: [SessionViewDto],
+    description:
+      'Sessions this decision revoked: a takeover (first), then evict-oldest or handoff evictions',
+  })
   evicted!: SessionViewDto[];
   @ApiProperty({
     type: [SessionViewDto],
     description:
-      'On limit_exceeded: the live sessions in the way; on download_limit_exceeded: the downloads',
+      'On limit_exceeded: the live sessions in the way; on content_limit_exceeded: the live sessions on that contentId; on download_limit_exceeded: the downloads',
   })
   conflicts!: SessionViewDto[];
+  @ApiPropertyOptional({
+    type: ShadowVerdictDto,
+    example: { decision: 'deny', reason: 'limit_exceeded', evicted: [] },
+    description:
+      'On every answer of a shadow plan (enforcement shadow): what enforcement would have answered. The answer itself allows.',
+  })
+  shadow?: ShadowVerdictDto;
+  @ApiPropertyOptional({
+    type: [DeviceViewDto],
+    description: 'On device_limit_exceeded: the devices registered within the window',
+  })
+  devices?: DeviceViewDto[];
   @ApiPropertyOptional({
     type: LicensePolicyDto,
     description: 'On allow: the policy to put into the licence (see the README mapping per DRM)',

@@ -15,6 +15,7 @@ import {
   StoreError,
 } from '../sessions/session-store';
 import { SessionView, toSessionView } from '../sessions/session-view';
+import { DeviceView, toDeviceView } from '../sessions/device-view';
 import { HeartbeatRequest } from './heartbeat-request';
 import { LicensePolicy, licensePolicy, LicenseType } from './license-policy';
 import { Plan } from '../config/plan';
@@ -41,6 +42,10 @@ export interface HeartbeatResponse {
   conflicts: SessionView[];
   /** On allow: the policy to put into the licence (README, "Licence policy"). */
   license?: LicensePolicy;
+  /** Under a shadow plan: what enforcement would have answered (docs/admin-api.md). */
+  shadow?: { decision: 'allow' | 'deny'; reason: StoreDecision['reason']; evicted: SessionView[] };
+  /** On device_limit_exceeded: the registered devices. */
+  devices?: DeviceView[];
 }
 
 /** The renewal-check: identity → one store call → metrics → response (STYLE "hot path"). */
@@ -74,6 +79,9 @@ export class HeartbeatService {
       plan: request.plan,
       persistent: request.licenseType === 'persistent',
     };
+    if (request.takeoverSessionId !== undefined && request.messageType === 'license-request') {
+      input.takeoverSessionId = request.takeoverSessionId;
+    }
     return this.store.heartbeat(input).then(
       (decision) => {
         this.storeRecovered();
@@ -87,6 +95,12 @@ export class HeartbeatService {
             { plan: decision.plan, cause: decision.removed.cause },
             decision.removed.slots,
           );
+        }
+        if (decision.takenOver) {
+          this.metrics.evictions.inc({ plan: decision.plan, cause: 'takeover' });
+        }
+        if (decision.shadow?.decision === 'deny') {
+          this.metrics.shadowDenials.inc({ plan: decision.plan, reason: decision.shadow.reason });
         }
         return this.answered(request, response, started);
       },
@@ -135,7 +149,16 @@ export class HeartbeatService {
       evicted: d.decision === 'allow' ? listed : [],
       conflicts: d.decision === 'deny' ? listed : [],
     };
+    if (d.takenOver) response.evicted.unshift(toSessionView(d.takenOver));
     if (d.decision === 'allow') response.license = this.license(persistent, d.plan);
+    if (d.shadow) {
+      response.shadow = {
+        decision: d.shadow.decision,
+        reason: d.shadow.reason,
+        evicted: d.shadow.evicted.map(toSessionView),
+      };
+    }
+    if (d.devices) response.devices = d.devices.map(toDeviceView);
     return response;
   }
 

@@ -74,8 +74,15 @@ export class MetricsService {
 
   readonly evictions = new Counter({
     name: 'usher_evictions_total',
-    help: 'Slots or sessions ended by usher: evict_oldest, terminated (admin), limit_lowered',
+    help: 'Slots or sessions ended by usher: evict_oldest, terminated (admin), limit_lowered, takeover, handoff',
     labelNames: ['plan', 'cause'] as const,
+    registers: [this.registry],
+  });
+
+  readonly shadowDenials = new Counter({
+    name: 'usher_shadow_denials_total',
+    help: 'Heartbeats of a shadow plan that enforcement would have denied (answered allow)',
+    labelNames: ['plan', 'reason'] as const,
     registers: [this.registry],
   });
 

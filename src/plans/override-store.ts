@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
-import { CountBy, OnLimit } from '../config/plan';
+import { CountBy, Enforcement, OnLimit } from '../config/plan';
 import { RedisConnections } from '../redis/redis.module';
 import { RedisClient } from '../redis/redis-connection';
 import { userKeys } from '../sessions/session-keys';
@@ -14,11 +14,26 @@ export interface Override {
   countBy?: CountBy;
   onLimit?: OnLimit;
   maxDownloads?: number;
+  enforcement?: Enforcement;
+  evictionGraceSeconds?: number;
+  maxStreamsPerContent?: number;
+  maxDevices?: number;
   /** Epoch ms (Redis clock); after it the override no longer applies and Redis drops it. */
   expiresAt?: number;
 }
 
-const FIELDS = ['plan', 'maxStreams', 'countBy', 'onLimit', 'maxDownloads', 'expiresAt'] as const;
+const FIELDS = [
+  'plan',
+  'maxStreams',
+  'countBy',
+  'onLimit',
+  'maxDownloads',
+  'enforcement',
+  'evictionGraceSeconds',
+  'maxStreamsPerContent',
+  'maxDevices',
+  'expiresAt',
+] as const;
 
 function fromHash(flat: Record<string, string>): Override | null {
   const o: Override = {};
@@ -27,6 +42,10 @@ function fromHash(flat: Record<string, string>): Override | null {
   if (flat.countBy !== undefined) o.countBy = flat.countBy as CountBy;
   if (flat.onLimit !== undefined) o.onLimit = flat.onLimit as OnLimit;
   if (flat.maxDownloads !== undefined) o.maxDownloads = Number(flat.maxDownloads);
+  if (flat.enforcement !== undefined) o.enforcement = flat.enforcement as Enforcement;
+  for (const field of ['evictionGraceSeconds', 'maxStreamsPerContent', 'maxDevices'] as const) {
+    if (flat[field] !== undefined) o[field] = Number(flat[field]);
+  }
   if (flat.expiresAt !== undefined) o.expiresAt = Number(flat.expiresAt);
   return Object.keys(o).length ? o : null;
 }

@@ -21,6 +21,18 @@ export const VERSION_FIELD = '#version';
  */
 export const EPOCH_FIELD = '#epoch';
 
+const OPTIONAL_PLAN_FIELDS = [
+  'maxDownloads',
+  'downloadDays',
+  'downloadPlaybackHours',
+  'enforcement',
+  'evictionGraceSeconds',
+  'handoff',
+  'maxStreamsPerContent',
+  'maxDevices',
+  'deviceWindowHours',
+] as const satisfies readonly (keyof PlanPolicy)[];
+
 /** The API plans as stored: raw JSON bodies by plan name, validated by the registry on load. */
 export interface PlanOverlaySnapshot {
   /** "<epoch>.<counter>"; null while no plan was ever changed through the API (or after a flush). */
@@ -94,6 +106,10 @@ export class PlanStore {
       renewalIntervalSeconds: policy.renewalIntervalSeconds,
       graceSeconds: policy.graceSeconds,
     };
+    // the optional fields (downloads, rollout and fairness controls) only when the plan sets them
+    for (const field of OPTIONAL_PLAN_FIELDS) {
+      if (policy[field] !== undefined) Object.assign(body, { [field]: policy[field] });
+    }
     return this.change((m) => m.hset(this.keys.plans, name, JSON.stringify(body)));
   }
 

@@ -14,6 +14,10 @@ export interface UserKeys {
   downloads: string;
   /** Session id -> "<drm><startedAt><deviceId>|<contentId>" for every download: a hash. */
   downloadDetails: string;
+  /** Registered devices: member = deviceId, score = last seen (ms): a sorted set (maxDevices). */
+  devices: string;
+  /** deviceId -> first seen (ms) for every registered device: a hash. */
+  deviceFirstSeen: string;
 }
 
 export function userKeys(prefix: string, userId: string): UserKeys {
@@ -24,10 +28,20 @@ export function userKeys(prefix: string, userId: string): UserKeys {
     override: `${base}:o`,
     downloads: `${base}:w`,
     downloadDetails: `${base}:wd`,
+    devices: `${base}:v`,
+    deviceFirstSeen: `${base}:vf`,
   };
 }
 
 /** The KEYS of every per-user script, in the order the scripts read them. */
 export function scriptKeys(keys: UserKeys): string[] {
-  return [keys.entries, keys.details, keys.override, keys.downloads, keys.downloadDetails];
+  return [
+    keys.entries,
+    keys.details,
+    keys.override,
+    keys.downloads,
+    keys.downloadDetails,
+    keys.devices,
+    keys.deviceFirstSeen,
+  ];
 }

@@ -20,9 +20,25 @@ export type Reason =
   | 'limit_exceeded'
   | 'session_revoked'
   | 'download_limit_exceeded'
+  | 'content_limit_exceeded'
+  | 'device_limit_exceeded'
   | 'degraded';
 export type Decision = 'allow' | 'deny';
-export type RemovalCause = 'evict_oldest' | 'limit_lowered';
+export type RemovalCause = 'evict_oldest' | 'limit_lowered' | 'handoff';
+
+/** A registered device (maxDevices): epoch ms. */
+export interface StoredDevice {
+  deviceId: string;
+  firstSeenAt: number;
+  lastSeenAt: number;
+}
+
+/** What enforcement would have answered, under a shadow plan (nothing of it was done). */
+export interface ShadowVerdict {
+  decision: Decision;
+  reason: Exclude<Reason, 'degraded'>;
+  evicted: StoredSession[];
+}
 
 export interface StoredSession {
   sessionId: string;
@@ -51,6 +67,8 @@ export interface HeartbeatInput {
   plan?: string;
   /** A persistent licence (a download), counted apart from streams. */
   persistent?: boolean;
+  /** license-request only: a live session of this user to revoke first (takeover). */
+  takeoverSessionId?: string;
 }
 
 export interface StoreDecision extends EffectivePolicy {
@@ -62,6 +80,12 @@ export interface StoreDecision extends EffectivePolicy {
   removed?: { cause: RemovalCause; slots: number };
   /** An allowed persistent licence: ms until the download lapses. */
   downloadLapseMs?: number;
+  /** The session a takeover revoked (cause takeover), before the rest was decided. */
+  takenOver?: StoredSession;
+  /** Under a shadow plan: what enforcement would have answered. */
+  shadow?: ShadowVerdict;
+  /** On device_limit_exceeded: the registered devices, most recently seen first. */
+  devices?: StoredDevice[];
 }
 
 export interface StoredDownload extends StoredSession {
@@ -76,10 +100,20 @@ export interface UserSessions extends EffectivePolicy {
   maxDownloads: number | null;
 }
 
-/** The plan says countBy device (possibly through an override) and the heartbeat has no deviceId. */
+export interface UserDevices {
+  /** The effective maxDevices, or null when the plan does not cap devices. */
+  maxDevices: number | null;
+  deviceWindowHours: number;
+  devices: StoredDevice[];
+}
+
+/**
+ * The plan says countBy device or caps devices (maxDevices), possibly through an override, and
+ * the heartbeat has no deviceId.
+ */
 export class DeviceRequiredError extends Error {
-  constructor() {
-    super('deviceId: required because the plan counts streams by device');
+  constructor(message = 'deviceId: required because the plan counts streams by device') {
+    super(message);
   }
 }
 
@@ -96,6 +130,8 @@ export class StoreError extends Error {
 type SessionRow = [string, string, string, string, number, number];
 /** lua/downloads.lua puts the lapse time first, so the rest reads as a session. */
 type DownloadRow = [number, ...SessionRow];
+type DeviceRow = [string, number, number];
+type ShadowRow = [] | [string, string, SessionRow[]];
 type HeartbeatReply = [
   string,
   string,
@@ -109,6 +145,9 @@ type HeartbeatReply = [
   string,
   number,
   number?,
+  SessionRow[]?,
+  ShadowRow?,
+  DeviceRow[]?,
 ];
 type UserSessionsReply = [
   string,
@@ -128,6 +167,8 @@ const SCRIPTS = {
   usherUserSessions: 'user-sessions',
   usherTerminate: 'terminate',
   usherEndDownload: 'end-download',
+  usherUserDevices: 'user-devices',
+  usherForgetDevice: 'forget-device',
 } as const;
 type ScriptName = keyof typeof SCRIPTS;
 type ScriptedClient = RedisClient &
@@ -152,11 +193,14 @@ export interface UserBounds {
 
 /**
  * The plan a heartbeat may renew under in the script's fast path: a streaming renewal or
- * request (not a release, not a download) of a plan counted by session. The script takes the
- * fast path only when the user has no override, so this plan is then the policy in force.
+ * request (not a release, a download or a takeover) of a plan counted by session that applies
+ * no rollout control a renewal must see (shadow answers, device registrations). The script takes
+ * the fast path only when the user has no override, so this plan is then the policy in force.
  */
 export function fastRenewalPlan(input: HeartbeatInput, plan: Plan): Plan | undefined {
-  return input.release || input.persistent || plan.countBy !== 'session' ? undefined : plan;
+  const plain =
+    plan.countBy === 'session' && plan.enforcement !== 'shadow' && plan.maxDevices === undefined;
+  return input.release || input.persistent || input.takeoverSessionId || !plain ? undefined : plan;
 }
 
 /** A fast renewal's answer, completed from the plan the script renewed under. */
@@ -200,6 +244,7 @@ export function heartbeatScriptArgs(
     bounds.maxEntriesPerUser,
     bounds.maxSessionsPerDevice,
     input.persistent ? 'persistent' : '',
+    input.takeoverSessionId ?? '',
     fast ? (fast.renewalIntervalSeconds + fast.graceSeconds) * 1000 : '',
     fast ? fast.maxStreams : '',
   ];
@@ -236,9 +281,16 @@ function toDecision([
   cause,
   removedSlots,
   downloadLapseMs,
+  takenOver,
+  shadow,
+  devices,
 ]: HeartbeatReply): StoreDecision {
-  if (decision === 'invalid') throw new DeviceRequiredError();
-  return {
+  if (decision === 'invalid') {
+    throw reason === 'devices_required'
+      ? new DeviceRequiredError('deviceId: required because the plan caps devices (maxDevices)')
+      : new DeviceRequiredError();
+  }
+  const d: StoreDecision = {
     decision: decision as Decision,
     reason: reason as StoreDecision['reason'],
     plan,
@@ -249,8 +301,24 @@ function toDecision([
     graceSeconds: grace,
     sessions: rows.map(toSession),
     removed: cause ? { cause: cause as RemovalCause, slots: removedSlots } : undefined,
-    downloadLapseMs,
+    downloadLapseMs: downloadLapseMs || undefined,
   };
+  if (takenOver?.length) d.takenOver = toSession(takenOver[0]);
+  if (shadow?.length === 3) {
+    d.shadow = {
+      decision: shadow[0] as Decision,
+      reason: shadow[1] as StoreDecision['reason'],
+      evicted: shadow[2].map(toSession),
+    };
+  }
+  if (devices?.length) {
+    d.devices = devices.map(([deviceId, firstSeenAt, lastSeenAt]) => ({
+      deviceId,
+      firstSeenAt,
+      lastSeenAt,
+    }));
+  }
+  return d;
 }
 
 function toUserSessions([
@@ -410,6 +478,47 @@ export class SessionStore {
         ) as Promise<[number, string]>,
       ),
       ([removed, plan]) => ({ existed: removed === 1, plan }),
+    );
+  }
+
+  /** The user's device registrations within the window (admin). */
+  userDevices(userId: string): Promise<UserDevices> {
+    if (!this.inFlight.tryStart()) return this.overloaded('user_devices');
+    return this.timed(
+      'user_devices',
+      process.hrtime.bigint(),
+      this.counted(
+        this.control.usherUserDevices(
+          ...scriptKeys(userKeys(this.prefix, userId)),
+          this.plans.defaultPlanName,
+          this.plans.planTable(),
+        ) as Promise<[number, number, DeviceRow[]]>,
+      ),
+      ([maxDevices, deviceWindowHours, rows]) => ({
+        maxDevices: maxDevices > 0 ? maxDevices : null,
+        deviceWindowHours,
+        devices: rows.map(([deviceId, firstSeenAt, lastSeenAt]) => ({
+          deviceId,
+          firstSeenAt,
+          lastSeenAt,
+        })),
+      }),
+    );
+  }
+
+  /** Frees one device registration (admin); says whether it was registered. */
+  forgetDevice(userId: string, deviceId: string): Promise<boolean> {
+    if (!this.inFlight.tryStart()) return this.overloaded('forget_device');
+    return this.timed(
+      'forget_device',
+      process.hrtime.bigint(),
+      this.counted(
+        this.control.usherForgetDevice(
+          ...scriptKeys(userKeys(this.prefix, userId)),
+          deviceId,
+        ) as Promise<number>,
+      ),
+      (removed) => removed === 1,
     );
   }
 

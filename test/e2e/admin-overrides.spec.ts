@@ -144,6 +144,39 @@ describe('admin API: per-user overrides', () => {
       expect(await redis.client.exists(overrideKey(u))).toBe(0);
     });
 
+    it('sets the control fields alone, in force until expiresAt', async () => {
+      const u = user();
+      const expiresAt = new Date(Date.now() + 1500).toISOString();
+      const body = {
+        enforcement: 'shadow',
+        evictionGraceSeconds: 30,
+        maxStreamsPerContent: 1,
+        maxDevices: 1,
+        expiresAt,
+      };
+      const put = await adminCall(app, 'put', overridePath(u), body);
+      expect(put.status).toBe(201);
+      expect(put.body).toEqual({ userId: u, ...body });
+      expect((await adminCall(app, 'get', overridePath(u))).body).toEqual({ userId: u, ...body });
+      const on = (sessionId: string, deviceId: string) =>
+        heartbeat(app, { userId: u, sessionId, deviceId, contentId: 'final' });
+      await on('a', 'd1');
+      const shadowed = await on('b', 'd2');
+      expect(shadowed.body).toMatchObject({
+        decision: 'allow',
+        shadow: { decision: 'deny', reason: 'device_limit_exceeded' },
+      });
+      // every heartbeat of a device-capped plan needs its deviceId
+      expect((await heartbeat(app, { userId: u, sessionId: 'c' })).status).toBe(400);
+
+      const lapsed = await eventually(async () => {
+        const res = await heartbeat(app, { userId: u, sessionId: 'c' });
+        return res.status === 200 && res.body.shadow === undefined;
+      }, 5000);
+      expect(lapsed).toBe(true);
+      expect(await redis.client.exists(overrideKey(u))).toBe(0);
+    });
+
     it('is configuration: no TTL without expiresAt, and a replacement drops an old expiry', async () => {
       const u = user();
       const later = new Date(Date.now() + 3_600_000).toISOString();
@@ -224,6 +257,44 @@ describe('admin API: per-user overrides', () => {
       expect(res.status).toBe(400);
       expect(res.body.problems).toEqual(problems);
       expect(res.body.message).toBe(problems.join('; '));
+      expect(await redis.client.exists(overrideKey(u))).toBe(0);
+    });
+
+    it.each([
+      [
+        'every control field wrong at once',
+        {
+          enforcement: 'off',
+          evictionGraceSeconds: 86401,
+          maxStreamsPerContent: 101,
+          maxDevices: 0,
+        },
+        [
+          'evictionGraceSeconds: must be an integer from 0 to 86400',
+          'maxStreamsPerContent: must be an integer from 1 to 100',
+          'maxDevices: must be an integer from 1 to 100',
+          'enforcement: must be one of enforce, shadow',
+        ],
+      ],
+      [
+        'plan-only control fields',
+        { handoff: true, deviceWindowHours: 24 },
+        [
+          'handoff: unknown field',
+          'deviceWindowHours: unknown field',
+          'body: at least one of plan, maxStreams, countBy, onLimit, maxDownloads is required',
+        ],
+      ],
+      [
+        'a string maxDevices',
+        { maxDevices: '2' },
+        ['maxDevices: must be an integer from 1 to 100'],
+      ],
+    ])('control fields: %s', async (_what, body, problems) => {
+      const u = user();
+      const res = await adminCall(app, 'put', overridePath(u), body);
+      expect(res.status).toBe(400);
+      expect(res.body.problems).toEqual(problems);
       expect(await redis.client.exists(overrideKey(u))).toBe(0);
     });
 

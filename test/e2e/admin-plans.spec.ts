@@ -210,6 +210,86 @@ describe('admin API: plans', () => {
       expect((await adminCall(app, 'get', '/v1/plans/gold')).status).toBe(404);
     });
 
+    it.each([
+      [
+        'every control field wrong at once',
+        {
+          enforcement: 'dry-run',
+          evictionGraceSeconds: 86401,
+          handoff: 'yes',
+          maxStreamsPerContent: 0,
+          maxDevices: 101,
+          deviceWindowHours: 0,
+        },
+        [
+          'evictionGraceSeconds: must be an integer from 0 to 86400',
+          'maxStreamsPerContent: must be an integer from 1 to 100',
+          'maxDevices: must be an integer from 1 to 100',
+          'deviceWindowHours: must be an integer from 1 to 8760',
+          'enforcement: must be one of enforce, shadow',
+          'handoff: must be true or false',
+        ],
+      ],
+      [
+        'a negative evictionGraceSeconds',
+        { evictionGraceSeconds: -1 },
+        ['evictionGraceSeconds: must be an integer from 0 to 86400'],
+      ],
+      [
+        'a fractional maxStreamsPerContent',
+        { maxStreamsPerContent: 1.5 },
+        ['maxStreamsPerContent: must be an integer from 1 to 100'],
+      ],
+      ['maxDevices 0', { maxDevices: 0 }, ['maxDevices: must be an integer from 1 to 100']],
+      [
+        'a deviceWindowHours over a year',
+        { maxDevices: 3, deviceWindowHours: 8761 },
+        ['deviceWindowHours: must be an integer from 1 to 8760'],
+      ],
+      ['handoff as a number', { handoff: 1 }, ['handoff: must be true or false']],
+      ['enforcement null', { enforcement: null }, ['enforcement: must be one of enforce, shadow']],
+    ])('control fields: %s', async (_what, body, problems) => {
+      const res = await adminCall(app, 'put', '/v1/plans/gold', body);
+      expect(res.status).toBe(400);
+      expect(res.body.problems).toEqual(problems);
+      expect((await adminCall(app, 'get', '/v1/plans/gold')).status).toBe(404);
+    });
+
+    it('accepts every control field, echoes them, and they take effect', async () => {
+      const body = {
+        maxStreams: 2,
+        enforcement: 'shadow',
+        evictionGraceSeconds: 120,
+        handoff: true,
+        maxStreamsPerContent: 1,
+        maxDevices: 3,
+        deviceWindowHours: 24,
+      };
+      const created = await adminCall(app, 'put', '/v1/plans/controls', body);
+      expect(created.status).toBe(201);
+      expect(created.body).toEqual({
+        name: 'controls',
+        countBy: 'session',
+        onLimit: 'reject-new',
+        renewalIntervalSeconds: 60,
+        graceSeconds: 30,
+        source: 'api',
+        ...body,
+      });
+      const u = user();
+      const one = { userId: u, deviceId: 'd1', contentId: 'final', plan: 'controls' };
+      await heartbeat(app, { ...one, sessionId: 'a' });
+      const second = await heartbeat(app, { ...one, sessionId: 'b' });
+      expect(second.body).toMatchObject({
+        decision: 'allow',
+        shadow: { decision: 'deny', reason: 'content_limit_exceeded' },
+      });
+      expect((await heartbeat(app, { userId: u, sessionId: 'c', plan: 'controls' })).status).toBe(
+        400,
+      );
+      expect((await adminCall(app, 'delete', '/v1/plans/controls')).status).toBe(204);
+    });
+
     it('names a bad plan name together with the bad fields', async () => {
       const res = await adminCall(app, 'put', '/v1/plans/no%20spaces', { maxStreams: -1 });
       expect(res.status).toBe(400);

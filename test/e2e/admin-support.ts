@@ -35,6 +35,7 @@ export interface HeartbeatFields {
   messageType?: string;
   plan?: string;
   licenseType?: string;
+  takeoverSessionId?: string;
 }
 
 export function heartbeat(app: NestFastifyApplication, fields: HeartbeatFields): request.Test {

@@ -317,6 +317,7 @@ describe('POST /v1/heartbeats over HTTP', () => {
         'messageType',
         'plan',
         'sessionId',
+        'takeoverSessionId',
         'userId',
       ]);
       expect(schemas.HeartbeatResponseDto.required).toEqual(

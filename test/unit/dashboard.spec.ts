@@ -25,6 +25,7 @@ const KNOWN_METRICS = new Set([
   'usher_store_errors_total',
   'usher_degraded_decisions_total',
   'usher_evictions_total',
+  'usher_shadow_denials_total',
   'usher_active_slots',
   'usher_plan_max_streams',
   'usher_webhook_deliveries_total',

@@ -1,37 +1,47 @@
 --- @include "policy"
--- heartbeat.lua: the whole decision for one heartbeat, atomic per user (docs/architecture.md).
+-- heartbeat.lua: the whole decision for one heartbeat, atomic per user (docs/architecture.md;
+-- the rollout and fairness controls: docs/admin-api.md, "Rollout and fairness controls").
 -- KEYS[1] entries (sorted set)  KEYS[2] details (hash)  KEYS[3] override (hash)
+-- KEYS[4] downloads (sorted set)  KEYS[5] download details (hash)
+-- KEYS[6] devices (sorted set)  KEYS[7] device first-seen (hash) (controls.lua)
 -- ARGV[1] 'request' (license-request and license-renewal) | 'release'
 -- ARGV[2] sessionId  ARGV[3] deviceId or ''  ARGV[4] drm letter  ARGV[5] contentId or ''
 -- ARGV[6] requested plan or ''  ARGV[7] default plan  ARGV[8] plan table
 -- ARGV[9] entries a user may hold at least (USHER_MAX_ENTRIES_PER_USER)
 -- ARGV[10] sessions one device may hold under countBy device (USHER_MAX_SESSIONS_PER_DEVICE)
 -- ARGV[11] 'persistent' (a download: downloads.lua) or '' (streaming)
--- ARGV[12] ttl ms and ARGV[13] maxStreams of the plan usher resolved (the requested or the
---   default plan), set only when that plan may take the fast renewal (counted by session and
---   nothing more to check); else ''
--- KEYS[4] downloads (sorted set)  KEYS[5] download details (hash)
+-- ARGV[12] takeoverSessionId (license-request only) or ''
+-- ARGV[13] ttl ms and ARGV[14] maxStreams of the plan usher resolved (the requested or the
+--   default plan), set only when that plan may take the fast renewal (counted by session, no
+--   rollout control to apply); else ''
 -- Returns the live slot count alone for a fast renewal (allow renewed under that plan), else
 --   { decision, reason, plan, countBy, maxStreams, activeStreams, interval, grace,
---     sessions, cause, removedSlots, downloadLapseMs }
---   downloadLapseMs: for an allowed persistent licence, ms until the download lapses
---   decision: 'allow' | 'deny' | 'invalid' (reason 'device_required'; nothing was written)
+--     sessions, cause, removedSlots, downloadLapseMs, takenOver, shadow, devices }
+--   decision: 'allow' | 'deny' | 'invalid' (reason 'device_required' or 'devices_required':
+--             a deviceId is needed; nothing was written)
 --   sessions: the evicted sessions on allow, the conflicting ones on deny (see describe)
---   cause: '' | 'evict_oldest' | 'limit_lowered', for the removedSlots slots this call ended
+--   cause: '' | 'evict_oldest' | 'limit_lowered' | 'handoff', for the removedSlots slots ended
+--   (the last four only when an answer needs one of them: the reply may end after cause, removedSlots)
+--   downloadLapseMs: for an allowed persistent licence, ms until the download lapses, else 0
+--   takenOver: the session a takeover revoked ({} or one row as describe)
+--   shadow: under a shadow plan { decision, reason, evicted } that enforcement would have
+--           answered (nothing of it was done), else {}
+--   devices: on device_limit_exceeded the registered devices (controls.lua listDevices), else {}
 local sessionId, deviceId, drm, contentId = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local takeoverId = ARGV[12] or ''
 local now = nowMs()
 
 -- The steady state first, before anything else is defined or parsed (each costs Redis CPU on
 -- every call): a live session of a user without override, within the limit of a plan usher
 -- found eligible, renews with five commands and answers its live slot count. Lapsed entries
 -- are left for the next call that writes more.
-if ARGV[12] ~= '' and ARGV[1] ~= 'release' and redis.call('EXISTS', KEYS[3]) == 0 then
-  local ttl = tonumber(ARGV[12])
+if ARGV[13] ~= '' and ARGV[1] ~= 'release' and redis.call('EXISTS', KEYS[3]) == 0 then
+  local ttl = tonumber(ARGV[13])
   local cutoff = now - ttl
   local score = redis.call('ZSCORE', KEYS[1], sessionId)
   if score and tonumber(score) > cutoff then
     local count = redis.call('ZCOUNT', KEYS[1], '(' .. cutoff, '+inf')
-    if count <= tonumber(ARGV[13]) then
+    if count <= tonumber(ARGV[14]) then
       redis.call('ZADD', KEYS[1], now, sessionId)
       redis.call('PEXPIRE', KEYS[1], ttl)
       redis.call('PEXPIRE', KEYS[2], ttl)
@@ -42,13 +52,20 @@ end
 
 local policy = resolvePolicy(KEYS[3], ARGV[6], ARGV[7], ARGV[8], now)
 
+-- The reply's first 11 fields; extend() adds the rest when an answer needs one of them.
 local function answer(decision, reason, active, sessions, cause, removedSlots)
   return { decision, reason, policy.name, policy.countBy, policy.maxStreams, active,
            policy.interval, policy.grace, sessions or {}, cause or '', removedSlots or 0 }
 end
+local function extend(reply)
+  reply[12], reply[13], reply[14], reply[15] = reply[12] or 0, {}, {}, {}
+  return reply
+end
 
 --- @include "sessions"
 --- @include "downloads"
+--- @include "controls"
+withControls(policy)
 local u = openUser(KEYS[1], KEYS[2], policy, now)
 
 -- A persistent licence is a download: counted apart from streams, never against maxStreams.
@@ -84,8 +101,13 @@ end
 -- sessions and revocations together, whatever arrives
 local bound = math.max(tonumber(ARGV[9]), 2 * policy.maxStreams)
 
-if ARGV[1] ~= 'release' and policy.countBy == 'device' and deviceId == '' then
-  return answer('invalid', 'device_required', 0)
+if ARGV[1] ~= 'release' then
+  if policy.countBy == 'device' and deviceId == '' then
+    return answer('invalid', 'device_required', 0)
+  end
+  if policy.maxDevices > 0 and deviceId == '' then
+    return answer('invalid', 'devices_required', 0)
+  end
 end
 
 pruneLapsed(u)
@@ -99,76 +121,225 @@ if ARGV[1] == 'release' then
   return answer('allow', 'released', liveSlotCount(u))
 end
 
-if state == 'revoked' then return answer('deny', 'session_revoked', liveSlotCount(u)) end
+-- A revocation (an eviction made while enforcing, or an admin's terminate) holds in shadow too.
+if state == 'revoked' then
+  local reply = answer('deny', 'session_revoked', liveSlotCount(u))
+  if policy.shadow then extend(reply)[14] = { 'deny', 'session_revoked', {} } end
+  return reply
+end
+
+-- 1. Device cap: a registered device is fine, a new one while there is room will be registered.
+local requestDevice = deviceId
+local dv, deviceFull = nil, false
+if policy.maxDevices > 0 then
+  dv = openDevices(KEYS[6], KEYS[7], policy, now)
+  pruneDevices(dv)
+  deviceFull = not isRegistered(dv, deviceId) and
+    redis.call('ZCARD', dv.key) >= policy.maxDevices
+  if deviceFull and not policy.shadow then
+    local reply = extend(answer('deny', 'device_limit_exceeded', liveSlotCount(u)))
+    reply[15] = listDevices(dv)
+    return reply
+  end
+end
+-- Every allowed heartbeat refreshes its device (in shadow the cap is not enforced, so the
+-- registrations are bounded like the entries).
+local function deviceSeen()
+  if not dv then return end
+  local devices = policy.maxDevices
+  if policy.shadow then devices = math.max(tonumber(ARGV[9]), 2 * policy.maxDevices) end
+  registerDevice(dv, requestDevice, devices)
+end
 
 -- A new session of a user within the limit reads no details: under countBy session every
 -- session is a slot. (It finds room among revocations: it leaves fewer than maxStreams live
 -- sessions, half the bound at most.)
-if policy.countBy == 'session' then
+if policy.countBy == 'session' and not state and not deviceFull and takeoverId == ''
+    and policy.perContent == 0 then
   local count = liveSessionCount(u)
-  if not state and count < policy.maxStreams then
+  if count < policy.maxStreams then
     local removed = makeRoom(u, bound, deviceId)
     if removed then
       recordSession(u, sessionId, drm, deviceId, contentId)
-      return answer('allow', 'admitted', count + 1 - removed)
+      deviceSeen()
+      local reply = answer('allow', 'admitted', count + 1 - removed)
+      if policy.shadow then extend(reply)[14] = { 'allow', 'admitted', {} } end
+      return reply
     end
   end
 end
 
 local sessions, byId = loadSessions(u)
-local slots, byKey = groupSlots(policy, sessions)
 local known = byId[sessionId]
 if known then deviceId = known.deviceId end
+-- 2. Takeover: the named live session (of this user, not this one) goes first.
+local takenOver = nil
+if takeoverId ~= '' and takeoverId ~= sessionId then takenOver = byId[takeoverId] end
+local live = sessions
+if takenOver then
+  live = {}
+  for _, s in ipairs(sessions) do
+    if s ~= takenOver then live[#live + 1] = s end
+  end
+end
+local slots, byKey = groupSlots(policy, live)
 local mine = byKey[slotKeyOf(policy, sessionId, deviceId)]
+local graceCutoff = now - policy.evictionGraceMs
 
-local function denyNoRoom()
+local function allSlots()
+  local out = {}
   sortSlots(slots, false)
-  return answer('deny', 'limit_exceeded', #slots, describeSlots(slots, 1, #slots, {}))
+  return describeSlots(slots, 1, #slots, out)
 end
 
-if mine then
-  -- A live slot keeps playing only while it ranks within maxStreams (oldest first under
-  -- reject-new, newest first under evict-oldest).
-  local fits = #slots <= policy.maxStreams
-  if not fits then
-    sortSlots(slots, policy.onLimit == 'evict-oldest')
-    for rank, slot in ipairs(slots) do
-      if slot == mine then fits = rank <= policy.maxStreams break end
+-- The verdict enforcement gives, computed without writing:
+--   { decision, reason, conflicts = rows, victims = slots to evict, cause, lowered = slot }
+local function decide()
+  if deviceFull then return { decision = 'deny', reason = 'device_limit_exceeded' } end
+  if mine then
+    -- 3. A live slot keeps playing only while it ranks within maxStreams (oldest first under
+    -- reject-new, newest first under evict-oldest).
+    local fits = #slots <= policy.maxStreams
+    if not fits then
+      sortSlots(slots, policy.onLimit == 'evict-oldest')
+      for rank, slot in ipairs(slots) do
+        if slot == mine then fits = rank <= policy.maxStreams break end
+      end
+    end
+    if fits then return { decision = 'allow', reason = 'renewed' } end
+    return { decision = 'deny', reason = 'limit_exceeded', lowered = mine,
+             conflicts = describeSlots(slots, 1, policy.maxStreams, {}) }
+  end
+  local working, victims, cause = slots, {}, ''
+  -- 4. Per-content: the user's live slots on this contentId.
+  if policy.perContent > 0 and contentId ~= '' then
+    local on = {}
+    for _, slot in ipairs(slots) do
+      if slotOnContent(slot, contentId) then on[#on + 1] = slot end
+    end
+    if #on >= policy.perContent then
+      sortSlots(on, false)
+      local need = #on - policy.perContent + 1
+      if policy.onLimit ~= 'evict-oldest' or on[need].startedAt > graceCutoff then
+        return { decision = 'deny', reason = 'content_limit_exceeded',
+                 conflicts = describeSlots(on, 1, #on, {}) }
+      end
+      local gone = {}
+      for i = 1, need do
+        victims[i] = on[i]
+        gone[on[i].key] = true
+      end
+      working, cause = without(slots, gone), 'evict_oldest'
     end
   end
-  if fits then
-    if known then
-      touchSession(u, sessionId)
-      return answer('allow', 'renewed', #slots)
-    end
-    -- A new session on a live device slot: within the device's bound, then the user's.
-    capDeviceSessions(u, mine.sessions, tonumber(ARGV[10]))
-    if not makeRoom(u, bound, deviceId) then return denyNoRoom() end
-    recordSession(u, sessionId, drm, deviceId, contentId)
-    return answer('allow', 'renewed', #slots)
+  -- 5. Room left.
+  if #working < policy.maxStreams then
+    return { decision = 'allow', reason = 'admitted', victims = victims, cause = cause }
   end
-  for _, s in ipairs(mine.sessions) do revokeSession(u, s.id) end
-  if not known and makeRoom(u, bound, '') then revokeSession(u, sessionId) end
-  redis.call('PEXPIRE', u.entries, u.ttl)
-  return answer('deny', 'limit_exceeded', #slots - 1,
-    describeSlots(slots, 1, policy.maxStreams, {}), 'limit_lowered', 1)
+  -- 6. Handoff: the oldest live slot on this content on another device, if past the grace.
+  if policy.handoff and contentId ~= '' and requestDevice ~= '' and
+      #working == policy.maxStreams then
+    sortSlots(working, false)
+    for _, slot in ipairs(working) do
+      if slotOnContent(slot, contentId) and slotOnOtherDevice(slot, requestDevice) then
+        if slot.startedAt <= graceCutoff then
+          victims[#victims + 1] = slot
+          return { decision = 'allow', reason = 'admitted', victims = victims, cause = 'handoff' }
+        end
+        break
+      end
+    end
+  end
+  -- 7. onLimit: evict-oldest evicts the oldest slots, if they are all past the grace.
+  if policy.onLimit == 'evict-oldest' and policy.maxStreams > 0 then
+    sortSlots(working, false)
+    local need = #working - policy.maxStreams + 1
+    if working[need].startedAt <= graceCutoff then
+      for i = 1, need do victims[#victims + 1] = working[i] end
+      return { decision = 'allow', reason = 'admitted', victims = victims,
+               cause = 'evict_oldest' }
+    end
+  end
+  return { decision = 'deny', reason = 'limit_exceeded', conflicts = allSlots() }
 end
 
-local active = #slots
-if active < policy.maxStreams then
+local v = decide()
+local victims = v.victims or {}
+local takenRows = {}
+if takenOver then takenRows[1] = describe(takenOver) end
+
+-- Stores this heartbeat's session (renewed or new); nil when the user's bound leaves no room.
+local function keep(slot)
+  if known then
+    touchSession(u, sessionId)
+    return 0
+  end
+  if slot then capDeviceSessions(u, slot.sessions, tonumber(ARGV[10])) end
   local removed = makeRoom(u, bound, deviceId)
-  if not removed then return denyNoRoom() end
-  recordSession(u, sessionId, drm, deviceId, contentId)
-  return answer('allow', 'admitted', active + 1 - removed)
+  if removed then recordSession(u, sessionId, drm, deviceId, contentId) end
+  return removed
 end
-if policy.onLimit == 'evict-oldest' and policy.maxStreams > 0 then
-  sortSlots(slots, false)
-  local count = active - policy.maxStreams + 1
-  local evicted = describeSlots(slots, 1, count, {})
-  for _, row in ipairs(evicted) do revokeSession(u, row[1]) end
-  -- the revocations just made leave room for one more entry
-  makeRoom(u, bound, '')
-  recordSession(u, sessionId, drm, deviceId, contentId)
-  return answer('allow', 'admitted', policy.maxStreams, evicted, 'evict_oldest', count)
+
+if policy.shadow then
+  -- Shadow: nothing is revoked or denied; the session is stored and counted.
+  local every, everyByKey = slots, byKey
+  if takenOver then every, everyByKey = groupSlots(policy, sessions) end
+  local own = everyByKey[slotKeyOf(policy, sessionId, deviceId)]
+  local would = {}
+  if v.decision == 'allow' then would = describeSlots(victims, 1, #victims, {}) end
+  if takenOver then table.insert(would, 1, takenRows[1]) end
+  local shadow = { v.decision, v.reason, would }
+  local removed = keep(own)
+  if not removed then
+    -- the per-user bound is a safety limit, not policy: it holds in shadow too
+    local reply = extend(answer('deny', 'limit_exceeded', #every, allSlots()))
+    reply[14] = shadow
+    return reply
+  end
+  deviceSeen()
+  local reply
+  if own then
+    reply = answer('allow', 'renewed', #every)
+  else
+    reply = answer('allow', 'admitted', #every + 1 - removed)
+  end
+  extend(reply)[14] = shadow
+  return reply
 end
-return denyNoRoom()
+
+if takenOver then revokeSession(u, takenOver.id) end
+
+if v.decision == 'deny' then
+  local reply
+  if v.lowered then
+    for _, s in ipairs(v.lowered.sessions) do revokeSession(u, s.id) end
+    if not known and makeRoom(u, bound, '') then revokeSession(u, sessionId) end
+    reply = answer('deny', v.reason, #slots - 1, v.conflicts, 'limit_lowered', 1)
+  else
+    reply = answer('deny', v.reason, #slots, v.conflicts)
+  end
+  if takenOver or v.lowered then redis.call('PEXPIRE', u.entries, u.ttl) end
+  if takenOver then extend(reply)[13] = takenRows end
+  return reply
+end
+
+for _, slot in ipairs(victims) do
+  for _, s in ipairs(slot.sessions) do revokeSession(u, s.id) end
+end
+-- (revocations just made leave room for one more entry)
+local removed = keep(mine)
+if not removed then
+  local reply = answer('deny', 'limit_exceeded', #slots, allSlots())
+  if takenOver then extend(reply)[13] = takenRows end
+  return reply
+end
+deviceSeen()
+local reply
+if v.reason == 'renewed' then
+  reply = answer('allow', 'renewed', #slots)
+else
+  reply = answer('allow', 'admitted', #slots - #victims + 1 - removed,
+    describeSlots(victims, 1, #victims, {}), v.cause, #victims)
+end
+if takenOver then extend(reply)[13] = takenRows end
+return reply
