@@ -108,6 +108,18 @@ describe.each(STORE_TARGETS)('rollout and fairness controls on $name', (target) 
     });
   });
 
+  describe('shadow renewals', () => {
+    it('a renewal within the limit carries shadow too (no fast renewal for a shadow plan)', async () => {
+      const u = newUser();
+      await beat(u, 'a', { plan: 'shadow-one' });
+      expect(await beat(u, 'a', { plan: 'shadow-one' })).toMatchObject({
+        decision: 'allow',
+        reason: 'renewed',
+        shadow: { decision: 'allow', reason: 'renewed', evicted: [] },
+      });
+    });
+  });
+
   describe('shadow with the other controls', () => {
     it('a takeover and an eviction are reported, not done', async () => {
       const u = newUser();
