@@ -49,7 +49,7 @@ export function loadUsherScript(root) {
   const require = createRequire(join(dist, 'main.js'));
   const { encodePlanTable } = require('./plans/plan-registry.js');
   const { userKeys, scriptKeys } = require('./sessions/session-keys.js');
-  const { loadSessionScripts, heartbeatScriptArgs, fastRenewalPlan, fastRenewal } = require('./sessions/session-store.js');
+  const { loadSessionScripts, heartbeatScriptArgs, fastRenewalPlan, fastRenewal } = require('./sessions/heartbeat-script.js');
   const { licensePolicy } = require('./heartbeat/license-policy.js');
   if (![encodePlanTable, userKeys, scriptKeys, loadSessionScripts, heartbeatScriptArgs, fastRenewalPlan, fastRenewal, licensePolicy].every((f) => typeof f === 'function')) {
     throw new Error('dist/ no longer exports what bench/lib/workload.mjs needs: update it');

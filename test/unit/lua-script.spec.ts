@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadLuaScript } from '../../src/sessions/lua-script';
-import { loadSessionScripts } from '../../src/sessions/session-store';
+import { loadSessionScripts } from '../../src/sessions/heartbeat-script';
 
 describe('loadLuaScript', () => {
   const dir = mkdtempSync(join(tmpdir(), 'usher-lua-'));
