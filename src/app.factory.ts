@@ -8,7 +8,7 @@ import { AppConfig } from './config/app-config';
 import { documentHeartbeatRoute, HEARTBEAT_MODELS } from './heartbeat/heartbeat.openapi';
 import { documentLicenseRoute } from './proxy/proxy.openapi';
 
-/** SPEC §4: bodies over 16 KiB are refused with 413 before anything else reads them. */
+/** Bodies over 16 KiB are refused with 413 before anything else reads them. */
 export const BODY_LIMIT_BYTES = 16 * 1024;
 
 const LOG_LEVELS: Record<AppConfig['logLevel'], LogLevel[]> = {

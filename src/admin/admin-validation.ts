@@ -39,7 +39,7 @@ function idProblem(field: string, value: string, max: number): string | undefine
   return undefined;
 }
 
-/** Path ids follow the heartbeat's rules (SPEC §4), so an admin can name any stored user. */
+/** Path ids follow the heartbeat's rules (README), so an admin can name any stored user. */
 export function assertIds(ids: { userId: string; sessionId?: string; deviceId?: string }): void {
   const problems = [idProblem('userId', ids.userId, 128)];
   if (ids.sessionId !== undefined) problems.push(idProblem('sessionId', ids.sessionId, 256));

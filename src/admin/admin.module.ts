@@ -9,7 +9,7 @@ import { PlansController } from './plans.controller';
 import { SessionsAdminService } from './sessions-admin.service';
 import { SessionsController } from './sessions.controller';
 
-/** The admin API (SPEC §4): runtime plans, per-user overrides, user sessions. Admin tokens only. */
+/** The admin API (docs/admin-api.md): runtime plans, per-user overrides, user sessions. Admin tokens only. */
 @Module({
   imports: [PlansModule, SessionsModule],
   controllers: [PlansController, OverridesController, SessionsController],

@@ -5,7 +5,7 @@ export type Role = 'license-server' | 'admin';
 export const ROLE_METADATA = 'usher:role';
 export const PUBLIC_METADATA = 'usher:public';
 
-/** The token role a route needs (SPEC §4): license-server for heartbeats, admin for the admin API. */
+/** The token role a route needs (README, "Configuration"): license-server for heartbeats, admin for the admin API. */
 export const RequireRole = (role: Role) => SetMetadata(ROLE_METADATA, role);
 
 /** Operations endpoints: no token. */

@@ -1,4 +1,4 @@
-/** A plan: the policy a user's slots are counted by (SPEC §1, §5). */
+/** A plan: the policy a user's slots are counted by (README, "Plans"). */
 export const COUNT_BY = ['session', 'device'] as const;
 export const ON_LIMIT = ['reject-new', 'evict-oldest'] as const;
 export const ENFORCEMENT = ['enforce', 'shadow'] as const;

@@ -19,7 +19,7 @@ export interface HeartbeatRequest {
   takeoverSessionId?: string;
 }
 
-/** SPEC §4: ids are URL-safe printable characters, so they can never break a key or a log line. */
+/** Ids are URL-safe printable characters, so they can never break a key or a log line. */
 export const ID_PATTERN = /^[A-Za-z0-9._~:@+=-]+$/;
 const ID_ALPHABET = 'A-Z a-z 0-9 . _ ~ : @ + = -';
 const OPTIONAL_IDS = [

@@ -48,7 +48,7 @@ export interface HeartbeatResponse {
   devices?: DeviceView[];
 }
 
-/** The renewal-check: identity → one store call → metrics → response (STYLE "hot path"). */
+/** The renewal-check: identity → one store call → metrics → response (docs/architecture.md, "The hot path"). */
 @Injectable()
 export class HeartbeatService {
   private readonly logger = new Logger('Heartbeat');
@@ -86,7 +86,7 @@ export class HeartbeatService {
       (decision) => {
         this.storeRecovered();
         const response = this.respond(sessionId, input.persistent === true, decision);
-        // Both only hand data over in memory: no I/O, no waiting, never a throw (STYLE hot path).
+        // Both only hand data over in memory: no I/O, no waiting, never a throw (docs/architecture.md).
         this.events.decided(input, decision);
         this.sightings.sighted(input, decision);
         if (input.persistent) this.countDownload(decision);

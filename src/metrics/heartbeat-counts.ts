@@ -15,7 +15,7 @@ function child<T>(map: Level<T>, key: string, make: () => T): T {
 /**
  * usher_heartbeats_total's counts by label values, found through one Map per label: no label
  * hashing and no allocation per heartbeat (prom-client's inc() hashes a labels object each call).
- * The counter copies them in when it is scraped. Label values are bounded (SPEC §7), so are the
+ * The counter copies them in when it is scraped. Label values are bounded (docs/metrics.md), so are the
  * maps.
  */
 export class HeartbeatCounts {

@@ -18,7 +18,7 @@ export interface PlanLimit {
 }
 
 /**
- * usher's metrics (SPEC §7) on a registry of its own, so many apps can live in one process.
+ * usher's metrics (docs/metrics.md) on a registry of its own, so many apps can live in one process.
  * Label values are bounded: never a user, session, device or content id.
  */
 @Injectable()

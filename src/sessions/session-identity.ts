@@ -3,7 +3,7 @@ import { createHmac } from 'node:crypto';
 export const DRMS = ['widevine', 'playready', 'fairplay', 'clearkey'] as const;
 export type Drm = (typeof DRMS)[number];
 
-/** One letter per DRM keeps each stored session short (SPEC §9: bytes per live session). */
+/** One letter per DRM keeps each stored session short (docs/performance.md: bytes per live session). */
 export const DRM_LETTER: Record<Drm, string> = {
   widevine: 'w',
   playready: 'p',
@@ -29,7 +29,7 @@ const FIELD_SEPARATOR = '\n';
 
 /**
  * A PlayReady session has no id of its own: derive one that is stable across renewals, key
- * rotation, instances and restarts, from who plays what where (SPEC §2). Never keys, nonces, times.
+ * rotation, instances and restarts, from who plays what where (README, "How a license server uses usher"). Never keys, nonces, times.
  */
 export function synthesizeSessionId(
   secret: string,
