@@ -34,23 +34,27 @@ local now = nowMs()
 -- The steady state first, before anything else is defined or parsed (each costs Redis CPU on
 -- every call): a live session of a user without override, within the limit of a plan usher
 -- found eligible, renews with five commands and answers its live slot count. Lapsed entries
--- are left for the next call that writes more.
-if ARGV[13] ~= '' and ARGV[1] ~= 'release' and redis.call('EXISTS', KEYS[3]) == 0 then
-  local ttl = tonumber(ARGV[13])
-  local cutoff = now - ttl
-  local score = redis.call('ZSCORE', KEYS[1], sessionId)
-  if score and tonumber(score) > cutoff then
-    local count = redis.call('ZCOUNT', KEYS[1], '(' .. cutoff, '+inf')
-    if count <= tonumber(ARGV[14]) then
-      redis.call('ZADD', KEYS[1], now, sessionId)
-      redis.call('PEXPIRE', KEYS[1], ttl)
-      redis.call('PEXPIRE', KEYS[2], ttl)
-      return count
+-- are left for the next call that writes more. What it asked Redis, the full path reuses.
+local overrideSeen, scoreAsked, scoreSeen
+if ARGV[13] ~= '' and ARGV[1] ~= 'release' then
+  overrideSeen = redis.call('EXISTS', KEYS[3]) == 1
+  if not overrideSeen then
+    local ttl = tonumber(ARGV[13])
+    local cutoff = now - ttl
+    scoreAsked, scoreSeen = true, redis.call('ZSCORE', KEYS[1], sessionId)
+    if scoreSeen and tonumber(scoreSeen) > cutoff then
+      local count = redis.call('ZCOUNT', KEYS[1], '(' .. cutoff, '+inf')
+      if count <= tonumber(ARGV[14]) then
+        redis.call('ZADD', KEYS[1], now, sessionId)
+        redis.call('PEXPIRE', KEYS[1], ttl)
+        redis.call('PEXPIRE', KEYS[2], ttl)
+        return count
+      end
     end
   end
 end
 
-local policy = resolvePolicy(KEYS[3], ARGV[6], ARGV[7], ARGV[8], now)
+local policy = resolvePolicy(KEYS[3], ARGV[6], ARGV[7], ARGV[8], now, overrideSeen == false)
 
 -- The reply's first 11 fields; extend() adds the rest when an answer needs one of them.
 local function answer(decision, reason, active, sessions, cause, removedSlots)
@@ -63,13 +67,13 @@ local function extend(reply)
 end
 
 --- @include "sessions"
---- @include "downloads"
 --- @include "controls"
 withControls(policy)
 local u = openUser(KEYS[1], KEYS[2], policy, now)
 
 -- A persistent licence is a download: counted apart from streams, never against maxStreams.
 if ARGV[11] == 'persistent' then
+--- @include "downloads"
   pruneLapsed(u)
   local active = liveSlotCount(u)
   local lifeMs = policy.downloadDays * 86400000
@@ -111,7 +115,8 @@ if ARGV[1] ~= 'release' then
 end
 
 pruneLapsed(u)
-local state = stateOf(u, sessionId)
+local state
+if scoreAsked then state = stateOfScore(u, scoreSeen) else state = stateOf(u, sessionId) end
 
 if ARGV[1] == 'release' then
   if state == 'live' then

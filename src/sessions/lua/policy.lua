@@ -17,9 +17,10 @@ end
 
 -- The requested plan, else the override's plan, else the default plan; then the override's own
 -- fields on top. An unknown plan name falls back to the default.
-local function resolvePolicy(overrideKey, requested, defaultName, planTable, now)
+-- noOverride: the caller already knows the user has none (the read is skipped).
+local function resolvePolicy(overrideKey, requested, defaultName, planTable, now, noOverride)
   local o = {}
-  local flat = redis.call('HGETALL', overrideKey)
+  local flat = noOverride and {} or redis.call('HGETALL', overrideKey)
   for i = 1, #flat, 2 do o[flat[i]] = flat[i + 1] end
   if o.expiresAt and tonumber(o.expiresAt) <= now then o = {} end
   local name = requested

@@ -38,12 +38,18 @@ local function pruneLapsed(u)
   end
 end
 
--- 'live', 'revoked' or nil (call after pruneLapsed).
-local function stateOf(u, id)
-  local score = redis.call('ZSCORE', u.entries, id)
+-- 'live', 'revoked' or nil for an entry's score (false: no entry), lapsed entries as none.
+local function stateOfScore(u, score)
   if not score then return nil end
-  if tonumber(score) > 0 then return 'live' end
-  return 'revoked'
+  score = tonumber(score)
+  if score > u.cutoff then return 'live' end
+  if score < -u.cutoff then return 'revoked' end
+  return nil
+end
+
+-- 'live', 'revoked' or nil for a session id.
+local function stateOf(u, id)
+  return stateOfScore(u, redis.call('ZSCORE', u.entries, id))
 end
 
 local function liveSessionCount(u)
