@@ -1,13 +1,9 @@
-import { NestFastifyApplication } from '@nestjs/platform-fastify';
-import Redis, { Cluster } from 'ioredis';
 import { Plan } from '../../src/config/plan';
-import { HeartbeatService } from '../../src/heartbeat/heartbeat.service';
 import { HeartbeatRequest } from '../../src/heartbeat/heartbeat-request';
-import { RedisConnections } from '../../src/redis/redis.module';
 import { userKeys } from '../../src/sessions/session-keys';
-import { SessionStore } from '../../src/sessions/session-store';
+import { useStoreSuite } from '../support/store-suite';
 import { STORE_TARGETS } from '../support/store-targets';
-import { catalog, plan, startApp, testConfig } from '../support/test-app';
+import { plan } from '../support/test-app';
 
 /**
  * Downloads (persistent licences, docs/admin-api.md "Downloads"): counted apart from streams in
@@ -19,32 +15,12 @@ const PLANS: Plan[] = [
 ];
 
 describe.each(STORE_TARGETS)('downloads on $name', (target) => {
-  let stopStore: () => Promise<void>;
-  let app: NestFastifyApplication;
-  let heartbeats: HeartbeatService;
-  let store: SessionStore;
-  let redis: Redis | Cluster;
-  let prefix: string;
+  const ctx = useStoreSuite(target, PLANS);
   let n = 0;
   const newUser = () => `dl-${++n}-${Math.random().toString(36).slice(2, 8)}`;
 
-  beforeAll(async () => {
-    const started = await target.start();
-    stopStore = started.stop;
-    const config = testConfig(started.env, { plans: catalog(...PLANS), storeTimeoutMs: 5000 });
-    prefix = config.keyPrefix;
-    app = await startApp(config);
-    heartbeats = app.get(HeartbeatService);
-    store = app.get(SessionStore);
-    redis = app.get(RedisConnections).control;
-  });
-  afterAll(async () => {
-    await app.close();
-    await stopStore();
-  });
-
   const download = (userId: string, sessionId: string, extra: Partial<HeartbeatRequest> = {}) =>
-    heartbeats.decide({
+    ctx.heartbeats.decide({
       userId,
       sessionId,
       drm: 'widevine',
@@ -56,7 +32,7 @@ describe.each(STORE_TARGETS)('downloads on $name', (target) => {
       ...extra,
     });
   const stream = (userId: string, sessionId: string) =>
-    heartbeats.decide({
+    ctx.heartbeats.decide({
       userId,
       sessionId,
       drm: 'widevine',
@@ -102,8 +78,8 @@ describe.each(STORE_TARGETS)('downloads on $name', (target) => {
     });
     expect(await download(u, 'd3')).toMatchObject({ reason: 'admitted' });
     expect(await download(u, 'd4')).toMatchObject({ reason: 'download_limit_exceeded' });
-    expect(await store.endDownload(u, 'd2')).toEqual({ existed: true, plan: 'basic' });
-    expect(await store.endDownload(u, 'd2')).toMatchObject({ existed: false });
+    expect(await ctx.store.endDownload(u, 'd2')).toEqual({ existed: true, plan: 'basic' });
+    expect(await ctx.store.endDownload(u, 'd2')).toMatchObject({ existed: false });
     expect(await download(u, 'd4')).toMatchObject({ reason: 'admitted' });
   });
 
@@ -112,20 +88,20 @@ describe.each(STORE_TARGETS)('downloads on $name', (target) => {
     await download(u, 'd1');
     await download(u, 'd2');
     // move d1's lapse time into the past, as if 7 days had gone by
-    const [seconds] = await redis.time();
-    await redis.zadd(userKeys(prefix, u).downloads, Number(seconds) * 1000 - 1000, 'd1');
+    const [seconds] = await ctx.redis.time();
+    await ctx.redis.zadd(userKeys(ctx.prefix, u).downloads, Number(seconds) * 1000 - 1000, 'd1');
     expect(await download(u, 'd3')).toMatchObject({ reason: 'admitted' });
-    const listed = await store.userSessions(u);
+    const listed = await ctx.store.userSessions(u);
     expect(listed.downloads.map((d) => d.sessionId).sort()).toEqual(['d2', 'd3']);
-    expect(await redis.hexists(userKeys(prefix, u).downloadDetails, 'd1')).toBe(0);
+    expect(await ctx.redis.hexists(userKeys(ctx.prefix, u).downloadDetails, 'd1')).toBe(0);
   });
 
   it('lists downloads with their lapse time, and keeps both keys no longer than the last one needs', async () => {
     const u = newUser();
     // the look-up shows the user's own plan: here through an override
-    await redis.hset(userKeys(prefix, u).override, 'plan', 'offline');
+    await ctx.redis.hset(userKeys(ctx.prefix, u).override, 'plan', 'offline');
     await download(u, 'd1', { deviceId: 'tablet', contentId: 'movie-9', drm: 'playready' });
-    const listed = await store.userSessions(u);
+    const listed = await ctx.store.userSessions(u);
     expect(listed.maxDownloads).toBe(2);
     expect(listed.downloads).toEqual([
       expect.objectContaining({
@@ -135,13 +111,13 @@ describe.each(STORE_TARGETS)('downloads on $name', (target) => {
         drm: 'playready',
       }),
     ]);
-    const [seconds] = await redis.time();
+    const [seconds] = await ctx.redis.time();
     const lapse = listed.downloads[0].expiresAt;
     expect(Math.abs(lapse - (Number(seconds) * 1000 + 7 * 86400_000))).toBeLessThan(5000);
-    const keys = userKeys(prefix, u);
+    const keys = userKeys(ctx.prefix, u);
     for (const key of [keys.downloads, keys.downloadDetails]) {
       expect(key).toContain(`{${u}}`);
-      const ttl = await redis.pttl(key);
+      const ttl = await ctx.redis.pttl(key);
       expect(ttl).toBeGreaterThan(7 * 86400_000 - 5000);
       expect(ttl).toBeLessThanOrEqual(7 * 86400_000);
     }
@@ -155,13 +131,13 @@ describe.each(STORE_TARGETS)('downloads on $name', (target) => {
       reason: 'admitted',
       license: { canPersist: true, licenseDurationSeconds: 30 * 86400 },
     });
-    expect(await redis.exists(userKeys(prefix, u).downloads)).toBe(0);
-    expect((await store.userSessions(u)).maxDownloads).toBeNull();
+    expect(await ctx.redis.exists(userKeys(ctx.prefix, u).downloads)).toBe(0);
+    expect((await ctx.store.userSessions(u)).maxDownloads).toBeNull();
   });
 
   it('lets an override set maxDownloads', async () => {
     const u = newUser();
-    await redis.hset(userKeys(prefix, u).override, 'maxDownloads', '1');
+    await ctx.redis.hset(userKeys(ctx.prefix, u).override, 'maxDownloads', '1');
     await download(u, 'd1');
     expect(await download(u, 'd2')).toMatchObject({ reason: 'download_limit_exceeded' });
   });
@@ -170,6 +146,6 @@ describe.each(STORE_TARGETS)('downloads on $name', (target) => {
     const u = newUser();
     const answers = await Promise.all(Array.from({ length: 50 }, (_, i) => download(u, `p${i}`)));
     expect(answers.filter((a) => a.reason === 'admitted')).toHaveLength(2);
-    expect(await redis.zcard(userKeys(prefix, u).downloads)).toBe(2);
+    expect(await ctx.redis.zcard(userKeys(ctx.prefix, u).downloads)).toBe(2);
   });
 });

@@ -1,11 +1,9 @@
-import { NestFastifyApplication } from '@nestjs/platform-fastify';
-import Redis, { Cluster } from 'ioredis';
 import { Plan } from '../../src/config/plan';
-import { RedisConnections } from '../../src/redis/redis.module';
 import { userKeys } from '../../src/sessions/session-keys';
-import { HeartbeatInput, SessionStore, StoreDecision } from '../../src/sessions/session-store';
+import { HeartbeatInput, StoreDecision } from '../../src/sessions/session-store';
+import { useStoreSuite } from '../support/store-suite';
 import { STORE_TARGETS } from '../support/store-targets';
-import { catalog, plan, startApp, testConfig } from '../support/test-app';
+import { plan } from '../support/test-app';
 
 const PLANS: Plan[] = [
   plan('basic', { maxStreams: 2 }),
@@ -31,31 +29,12 @@ const PLANS: Plan[] = [
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe.each(STORE_TARGETS)('heartbeat decisions on $name', (target) => {
-  let stopStore: () => Promise<void>;
-  let app: NestFastifyApplication;
-  let store: SessionStore;
-  let redis: Redis | Cluster;
-  let prefix: string;
+  const ctx = useStoreSuite(target, PLANS);
   let n = 0;
-  /** A fresh user per test: tests never share state. */
   const newUser = () => `user-${++n}-${Math.random().toString(36).slice(2, 8)}`;
 
-  beforeAll(async () => {
-    const started = await target.start();
-    stopStore = started.stop;
-    const config = testConfig(started.env, { plans: catalog(...PLANS) });
-    prefix = config.keyPrefix;
-    app = await startApp(config);
-    store = app.get(SessionStore);
-    redis = app.get(RedisConnections).control;
-  });
-  afterAll(async () => {
-    await app.close();
-    await stopStore();
-  });
-
   const beat = (userId: string, sessionId: string, extra: Partial<HeartbeatInput> = {}) =>
-    store.heartbeat({ userId, sessionId, drm: 'widevine', release: false, ...extra });
+    ctx.store.heartbeat({ userId, sessionId, drm: 'widevine', release: false, ...extra });
   const release = (userId: string, sessionId: string, extra: Partial<HeartbeatInput> = {}) =>
     beat(userId, sessionId, { ...extra, release: true });
   const ids = (d: StoreDecision) => d.sessions.map((s) => s.sessionId).sort();
@@ -98,9 +77,9 @@ describe.each(STORE_TARGETS)('heartbeat decisions on $name', (target) => {
 
     it('records the session with Redis-clock times and the reported ids', async () => {
       const u = newUser();
-      const [seconds] = await redis.time();
+      const [seconds] = await ctx.redis.time();
       await beat(u, 'a', { deviceId: 'dev', contentId: 'movie', drm: 'fairplay' });
-      const { sessions } = await store.userSessions(u);
+      const { sessions } = await ctx.store.userSessions(u);
       expect(sessions).toEqual([
         expect.objectContaining({
           sessionId: 'a',
@@ -147,7 +126,7 @@ describe.each(STORE_TARGETS)('heartbeat decisions on $name', (target) => {
 
     it('maxStreams 0 denies everything', async () => {
       const u = newUser();
-      await redis.hset(userKeys(prefix, u).override, 'maxStreams', '0');
+      await ctx.redis.hset(userKeys(ctx.prefix, u).override, 'maxStreams', '0');
       expect(await beat(u, 'a', { plan: 'evict' })).toMatchObject({
         decision: 'deny',
         reason: 'limit_exceeded',
@@ -201,7 +180,7 @@ describe.each(STORE_TARGETS)('heartbeat decisions on $name', (target) => {
     it('reject-new: after the limit is lowered, the oldest slot renews and newer ones are denied', async () => {
       const u = newUser();
       await threeLive(u, 'three');
-      await redis.hset(userKeys(prefix, u).override, 'maxStreams', '1');
+      await ctx.redis.hset(userKeys(ctx.prefix, u).override, 'maxStreams', '1');
       expect(await beat(u, 'third', { plan: 'three' })).toMatchObject({
         decision: 'deny',
         reason: 'limit_exceeded',
@@ -223,7 +202,10 @@ describe.each(STORE_TARGETS)('heartbeat decisions on $name', (target) => {
     it('evict-oldest: the newest slots keep playing and the oldest are denied', async () => {
       const u = newUser();
       await threeLive(u, 'three');
-      await redis.hset(userKeys(prefix, u).override, { maxStreams: '1', onLimit: 'evict-oldest' });
+      await ctx.redis.hset(userKeys(ctx.prefix, u).override, {
+        maxStreams: '1',
+        onLimit: 'evict-oldest',
+      });
       expect(await beat(u, 'first', { plan: 'three' })).toMatchObject({ reason: 'limit_exceeded' });
       expect(await beat(u, 'third', { plan: 'three' })).toMatchObject({ reason: 'renewed' });
       expect(await beat(u, 'second', { plan: 'three' })).toMatchObject({
@@ -270,8 +252,8 @@ describe.each(STORE_TARGETS)('heartbeat decisions on $name', (target) => {
     it('needs a deviceId, and refuses without one before writing anything', async () => {
       const u = newUser();
       await expect(beat(u, 'a', { plan: 'device' })).rejects.toThrow(/deviceId/);
-      const keys = userKeys(prefix, u);
-      expect(await redis.exists(keys.entries, keys.details)).toBe(0);
+      const keys = userKeys(ctx.prefix, u);
+      expect(await ctx.redis.exists(keys.entries, keys.details)).toBe(0);
     });
   });
 
@@ -304,7 +286,7 @@ describe.each(STORE_TARGETS)('heartbeat decisions on $name', (target) => {
       const all = await Promise.all(Array.from({ length: 10 }, () => beat(u, 'same')));
       expect(all.filter((d) => d.reason === 'admitted')).toHaveLength(1);
       expect(all.filter((d) => d.reason === 'renewed')).toHaveLength(9);
-      expect((await store.userSessions(u)).activeStreams).toBe(1);
+      expect((await ctx.store.userSessions(u)).activeStreams).toBe(1);
     });
 
     it('100 parallel admissions of distinct sessions, limit 2, 20 rounds: exactly 2 admitted each round', async () => {
@@ -321,13 +303,13 @@ describe.each(STORE_TARGETS)('heartbeat decisions on $name', (target) => {
     it('uses the request plan, else the override plan, else the default, then override fields', async () => {
       const u = newUser();
       expect(await beat(u, 'a')).toMatchObject({ plan: 'basic', maxStreams: 2 });
-      await redis.hset(userKeys(prefix, u).override, 'plan', 'three');
+      await ctx.redis.hset(userKeys(ctx.prefix, u).override, 'plan', 'three');
       expect(await beat(u, 'a')).toMatchObject({ plan: 'three', maxStreams: 3 });
       expect(await beat(u, 'a', { plan: 'single' })).toMatchObject({
         plan: 'single',
         maxStreams: 1,
       });
-      await redis.hset(userKeys(prefix, u).override, 'maxStreams', '7');
+      await ctx.redis.hset(userKeys(ctx.prefix, u).override, 'maxStreams', '7');
       expect(await beat(u, 'a', { plan: 'single' })).toMatchObject({
         plan: 'single',
         maxStreams: 7,
@@ -336,8 +318,8 @@ describe.each(STORE_TARGETS)('heartbeat decisions on $name', (target) => {
 
     it('ignores an override whose expiresAt has passed', async () => {
       const u = newUser();
-      const [seconds] = await redis.time();
-      await redis.hset(userKeys(prefix, u).override, {
+      const [seconds] = await ctx.redis.time();
+      await ctx.redis.hset(userKeys(ctx.prefix, u).override, {
         maxStreams: '9',
         expiresAt: String(Number(seconds) * 1000 - 1000),
       });

@@ -1,11 +1,9 @@
-import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import request from 'supertest';
 import { Plan } from '../../src/config/plan';
-import Redis, { Cluster } from 'ioredis';
-import { RedisConnections } from '../../src/redis/redis.module';
 import { userKeys } from '../../src/sessions/session-keys';
 import { HeartbeatInput, SessionStore, StoreDecision } from '../../src/sessions/session-store';
 import { adminCall, heartbeat } from '../e2e/admin-support';
+import { useStoreSuite } from '../support/store-suite';
 import { STORE_TARGETS } from '../support/store-targets';
 import { catalog, LICENSE_TOKEN, plan, startApp, testConfig } from '../support/test-app';
 
@@ -34,37 +32,17 @@ const PLANS: Plan[] = [
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe.each(STORE_TARGETS)('rollout and fairness controls on $name', (target) => {
-  let stopStore: () => Promise<void>;
-  let storeEnv: Record<string, string>;
-  let app: NestFastifyApplication;
-  let store: SessionStore;
-  let redis: Redis | Cluster;
-  let prefix: string;
+  const ctx = useStoreSuite(target, PLANS);
   let n = 0;
   const newUser = () => `user-${++n}-${Math.random().toString(36).slice(2, 8)}`;
 
-  beforeAll(async () => {
-    const started = await target.start();
-    stopStore = started.stop;
-    storeEnv = started.env;
-    const config = testConfig(started.env, { plans: catalog(...PLANS), storeTimeoutMs: 5000 });
-    prefix = config.keyPrefix;
-    app = await startApp(config);
-    store = app.get(SessionStore);
-    redis = app.get(RedisConnections).control;
-  });
-  afterAll(async () => {
-    await app.close();
-    await stopStore();
-  });
-
   const beat = (userId: string, sessionId: string, extra: Partial<HeartbeatInput> = {}) =>
-    store.heartbeat({ userId, sessionId, drm: 'widevine', release: false, ...extra });
+    ctx.store.heartbeat({ userId, sessionId, drm: 'widevine', release: false, ...extra });
   const ids = (d: StoreDecision) => d.sessions.map((s) => s.sessionId).sort();
   const live = async (userId: string) =>
-    (await store.userSessions(userId)).sessions.map((s) => s.sessionId).sort();
+    (await ctx.store.userSessions(userId)).sessions.map((s) => s.sessionId).sort();
   const metric = async (line: string): Promise<number> => {
-    const text = (await request(app.getHttpServer()).get('/metrics')).text;
+    const text = (await request(ctx.app.getHttpServer()).get('/metrics')).text;
     const found = text.split('\n').find((l) => l.startsWith(line + ' '));
     return found ? Number(found.split(' ').pop()) : 0;
   };
@@ -72,7 +50,7 @@ describe.each(STORE_TARGETS)('rollout and fairness controls on $name', (target) 
   describe('shadow', () => {
     it('allows over the limit, says what enforce would do, counts it and stores the session', async () => {
       const u = newUser();
-      const first = await heartbeat(app, { userId: u, sessionId: 'a', plan: 'shadow-one' });
+      const first = await heartbeat(ctx.app, { userId: u, sessionId: 'a', plan: 'shadow-one' });
       expect(first.body).toMatchObject({
         decision: 'allow',
         reason: 'admitted',
@@ -80,7 +58,7 @@ describe.each(STORE_TARGETS)('rollout and fairness controls on $name', (target) 
       });
       const counted = 'usher_shadow_denials_total{plan="shadow-one",reason="limit_exceeded"}';
       const before = await metric(counted);
-      const second = await heartbeat(app, { userId: u, sessionId: 'b', plan: 'shadow-one' });
+      const second = await heartbeat(ctx.app, { userId: u, sessionId: 'b', plan: 'shadow-one' });
       expect(second.status).toBe(200);
       expect(second.body).toMatchObject({
         decision: 'allow',
@@ -138,7 +116,7 @@ describe.each(STORE_TARGETS)('rollout and fairness controls on $name', (target) 
 
     it('the per-user bound still holds in shadow (a safety limit, not policy)', async () => {
       const small = await startApp(
-        testConfig(storeEnv, {
+        testConfig(ctx.env, {
           plans: catalog(...PLANS),
           storeTimeoutMs: 5000,
           maxEntriesPerUser: 4,
@@ -240,14 +218,14 @@ describe.each(STORE_TARGETS)('rollout and fairness controls on $name', (target) 
       const u = newUser();
       const counted = 'usher_evictions_total{plan="handoff",cause="handoff"}';
       const before = await metric(counted);
-      await heartbeat(app, {
+      await heartbeat(ctx.app, {
         userId: u,
         sessionId: 'p',
         deviceId: 'phone',
         contentId: 'm',
         plan: 'handoff',
       });
-      const res = await heartbeat(app, {
+      const res = await heartbeat(ctx.app, {
         userId: u,
         sessionId: 't',
         deviceId: 'tv',
@@ -309,10 +287,10 @@ describe.each(STORE_TARGETS)('rollout and fairness controls on $name', (target) 
     it('denies a third device with the registered devices; admin DELETE frees one', async () => {
       const u = newUser();
       // the user's plan through an override, so the admin look-up shows its cap
-      const put = await adminCall(app, 'put', `/v1/users/${u}/override`, { plan: 'devices' });
+      const put = await adminCall(ctx.app, 'put', `/v1/users/${u}/override`, { plan: 'devices' });
       expect(put.status).toBeLessThan(300);
       for (const device of ['d1', 'd2']) {
-        const res = await heartbeat(app, {
+        const res = await heartbeat(ctx.app, {
           userId: u,
           sessionId: `s-${device}`,
           deviceId: device,
@@ -321,10 +299,16 @@ describe.each(STORE_TARGETS)('rollout and fairness controls on $name', (target) 
       }
       // a registered device may start more sessions
       expect(
-        (await heartbeat(app, { userId: u, sessionId: 's-d1b', deviceId: 'd1', plan: 'devices' }))
-          .body,
+        (
+          await heartbeat(ctx.app, {
+            userId: u,
+            sessionId: 's-d1b',
+            deviceId: 'd1',
+            plan: 'devices',
+          })
+        ).body,
       ).toMatchObject({ decision: 'allow', reason: 'admitted' });
-      const third = await heartbeat(app, {
+      const third = await heartbeat(ctx.app, {
         userId: u,
         sessionId: 's-d3',
         deviceId: 'd3',
@@ -346,19 +330,19 @@ describe.each(STORE_TARGETS)('rollout and fairness controls on $name', (target) 
         lastSeenAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
       });
 
-      const listed = await adminCall(app, 'get', `/v1/users/${u}/devices`);
+      const listed = await adminCall(ctx.app, 'get', `/v1/users/${u}/devices`);
       expect(listed.status).toBe(200);
       expect(listed.body).toMatchObject({ userId: u, maxDevices: 2, deviceWindowHours: 720 });
       expect(listed.body.devices.map((d: { deviceId: string }) => d.deviceId).sort()).toEqual([
         'd1',
         'd2',
       ]);
-      expect((await adminCall(app, 'delete', `/v1/users/${u}/devices/d2`)).status).toBe(204);
-      expect((await adminCall(app, 'delete', `/v1/users/${u}/devices/none`)).status).toBe(204);
-      const after = await adminCall(app, 'get', `/v1/users/${u}/devices`);
+      expect((await adminCall(ctx.app, 'delete', `/v1/users/${u}/devices/d2`)).status).toBe(204);
+      expect((await adminCall(ctx.app, 'delete', `/v1/users/${u}/devices/none`)).status).toBe(204);
+      const after = await adminCall(ctx.app, 'get', `/v1/users/${u}/devices`);
       expect(after.body.devices.map((d: { deviceId: string }) => d.deviceId)).toEqual(['d1']);
 
-      const retried = await heartbeat(app, {
+      const retried = await heartbeat(ctx.app, {
         userId: u,
         sessionId: 's-d3',
         deviceId: 'd3',
@@ -370,33 +354,33 @@ describe.each(STORE_TARGETS)('rollout and fairness controls on $name', (target) 
 
     it('registrations lapse after deviceWindowHours and the keys expire with the window', async () => {
       const u = newUser();
-      const keys = userKeys(prefix, u);
+      const keys = userKeys(ctx.prefix, u);
       await beat(u, 'a', { plan: 'devices-hour', deviceId: 'old' });
-      expect(await redis.pttl(keys.devices)).toBeGreaterThan(3_500_000);
-      expect(await redis.pttl(keys.devices)).toBeLessThanOrEqual(3_600_000);
-      expect(await redis.pttl(keys.deviceFirstSeen)).toBeLessThanOrEqual(3_600_000);
+      expect(await ctx.redis.pttl(keys.devices)).toBeGreaterThan(3_500_000);
+      expect(await ctx.redis.pttl(keys.devices)).toBeLessThanOrEqual(3_600_000);
+      expect(await ctx.redis.pttl(keys.deviceFirstSeen)).toBeLessThanOrEqual(3_600_000);
       expect(await beat(u, 'b', { plan: 'devices-hour', deviceId: 'new' })).toMatchObject({
         reason: 'device_limit_exceeded',
       });
       // last seen more than the window ago: no longer registered, its place is free
-      const [seconds] = await redis.time();
-      await redis.zadd(keys.devices, Number(seconds) * 1000 - 3_601_000, 'old');
+      const [seconds] = await ctx.redis.time();
+      await ctx.redis.zadd(keys.devices, Number(seconds) * 1000 - 3_601_000, 'old');
       expect(await beat(u, 'b', { plan: 'devices-hour', deviceId: 'new' })).toMatchObject({
         decision: 'allow',
         reason: 'admitted',
       });
-      expect((await store.userDevices(u)).devices.map((d) => d.deviceId)).toEqual(['new']);
-      expect(await redis.hkeys(keys.deviceFirstSeen)).toEqual(['new']);
+      expect((await ctx.store.userDevices(u)).devices.map((d) => d.deviceId)).toEqual(['new']);
+      expect(await ctx.redis.hkeys(keys.deviceFirstSeen)).toEqual(['new']);
     });
 
     it('admin devices: 400 for a bad deviceId, 403 for a license-server token', async () => {
-      const bad = await adminCall(app, 'delete', `/v1/users/u/devices/${'x'.repeat(257)}`);
+      const bad = await adminCall(ctx.app, 'delete', `/v1/users/u/devices/${'x'.repeat(257)}`);
       expect(bad.status).toBe(400);
       expect(bad.body.problems).toEqual(['deviceId: must be 1-256 characters']);
       expect(
-        (await adminCall(app, 'get', '/v1/users/u/devices', undefined, LICENSE_TOKEN)).status,
+        (await adminCall(ctx.app, 'get', '/v1/users/u/devices', undefined, LICENSE_TOKEN)).status,
       ).toBe(403);
-      const none = await adminCall(app, 'get', `/v1/users/${newUser()}/devices`);
+      const none = await adminCall(ctx.app, 'get', `/v1/users/${newUser()}/devices`);
       expect(none.body).toEqual({
         userId: expect.any(String),
         maxDevices: null,
@@ -407,7 +391,7 @@ describe.each(STORE_TARGETS)('rollout and fairness controls on $name', (target) 
 
     it('400 without deviceId, naming maxDevices; nothing is stored', async () => {
       const u = newUser();
-      const res = await heartbeat(app, { userId: u, sessionId: 's', plan: 'devices' });
+      const res = await heartbeat(ctx.app, { userId: u, sessionId: 's', plan: 'devices' });
       expect(res.status).toBe(400);
       expect(res.body.problems).toEqual([
         'deviceId: required because the plan caps devices (maxDevices)',
@@ -419,11 +403,11 @@ describe.each(STORE_TARGETS)('rollout and fairness controls on $name', (target) 
       const u = newUser();
       await beat(u, 'a', { plan: 'devices', deviceId: 'd1' });
       await beat(u, 'b', { plan: 'devices', deviceId: 'd2' });
-      const before = (await store.userDevices(u)).devices.find((d) => d.deviceId === 'd1');
+      const before = (await ctx.store.userDevices(u)).devices.find((d) => d.deviceId === 'd1');
       await sleep(20);
       await beat(u, 'a', { plan: 'devices', deviceId: 'd1', release: false });
       await beat(u, 'c', { plan: 'devices', deviceId: 'd3' });
-      const { devices } = await store.userDevices(u);
+      const { devices } = await ctx.store.userDevices(u);
       expect(devices.map((d) => d.deviceId)).toEqual(['d1', 'd2']);
       expect(devices[0].lastSeenAt).toBeGreaterThan(before?.lastSeenAt ?? Infinity);
       expect(devices[0].firstSeenAt).toBe(before?.firstSeenAt);
@@ -435,7 +419,7 @@ describe.each(STORE_TARGETS)('rollout and fairness controls on $name', (target) 
       const u = newUser();
       await beat(u, 'a');
       await beat(u, 'b');
-      const res = await heartbeat(app, {
+      const res = await heartbeat(ctx.app, {
         userId: u,
         sessionId: 'c',
         takeoverSessionId: 'a',
@@ -468,7 +452,7 @@ describe.each(STORE_TARGETS)('rollout and fairness controls on $name', (target) 
       const u = newUser();
       await beat(u, 'a');
       await beat(u, 'b');
-      const res = await heartbeat(app, {
+      const res = await heartbeat(ctx.app, {
         userId: u,
         sessionId: 'b',
         messageType: 'license-renewal',
@@ -526,14 +510,14 @@ describe.each(STORE_TARGETS)('rollout and fairness controls on $name', (target) 
         'usher_shadow_denials_total{plan="shadow-devices",reason="device_limit_exceeded"}';
       const before = await metric(counted);
       for (const device of ['d1', 'd2', 'd3']) {
-        await heartbeat(app, {
+        await heartbeat(ctx.app, {
           userId: u,
           sessionId: `s-${device}`,
           deviceId: device,
           plan: 'shadow-devices',
         });
       }
-      const res = await heartbeat(app, {
+      const res = await heartbeat(ctx.app, {
         userId: u,
         sessionId: 's-d4',
         deviceId: 'd4',
@@ -545,7 +529,7 @@ describe.each(STORE_TARGETS)('rollout and fairness controls on $name', (target) 
         shadow: { decision: 'deny', reason: 'device_limit_exceeded', evicted: [] },
       });
       expect(await metric(counted)).toBe(before + 2);
-      const { devices } = await store.userDevices(u);
+      const { devices } = await ctx.store.userDevices(u);
       expect(devices.map((d) => d.deviceId).sort()).toEqual(['d1', 'd2', 'd3', 'd4']);
       expect(await live(u)).toEqual(['s-d1', 's-d2', 's-d3', 's-d4']);
     });
@@ -553,7 +537,7 @@ describe.each(STORE_TARGETS)('rollout and fairness controls on $name', (target) 
 
   describe('OpenAPI', () => {
     it('describes every new field with an example, and the devices routes', async () => {
-      const doc = (await request(app.getHttpServer()).get('/docs-json')).body;
+      const doc = (await request(ctx.app.getHttpServer()).get('/docs-json')).body;
       const schemas = doc.components.schemas;
       const described = (schema: string, field: string) => {
         const prop = schemas[schema].properties[field];
@@ -606,7 +590,7 @@ describe.each(STORE_TARGETS)('rollout and fairness controls on $name', (target) 
           beat(u, `t${i}`, { takeoverSessionId: i % 2 ? 'a' : `t${i - 1}` }),
         ),
       );
-      const { sessions, activeStreams } = await store.userSessions(u);
+      const { sessions, activeStreams } = await ctx.store.userSessions(u);
       expect(activeStreams).toBeLessThanOrEqual(2);
       expect(sessions.length).toBeLessThanOrEqual(2);
       for (const d of results) expect(d.activeStreams).toBeLessThanOrEqual(2);
@@ -621,7 +605,7 @@ describe.each(STORE_TARGETS)('rollout and fairness controls on $name', (target) 
           beat(u, `tv${i}`, { plan: 'handoff-pair', deviceId: `tv${i}`, contentId: 'm' }),
         ),
       );
-      const { sessions } = await store.userSessions(u);
+      const { sessions } = await ctx.store.userSessions(u);
       expect(sessions.length).toBeLessThanOrEqual(2);
       expect(results.filter((d) => d.removed?.cause === 'handoff').length).toBe(100);
       for (const d of results) expect(d.activeStreams).toBeLessThanOrEqual(2);

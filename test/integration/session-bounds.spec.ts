@@ -1,12 +1,9 @@
-import { NestFastifyApplication } from '@nestjs/platform-fastify';
-import Redis, { Cluster } from 'ioredis';
 import { Plan } from '../../src/config/plan';
-import { HeartbeatService } from '../../src/heartbeat/heartbeat.service';
-import { RedisConnections } from '../../src/redis/redis.module';
 import { userKeys } from '../../src/sessions/session-keys';
-import { HeartbeatInput, SessionStore } from '../../src/sessions/session-store';
+import { HeartbeatInput } from '../../src/sessions/session-store';
+import { useStoreSuite } from '../support/store-suite';
 import { STORE_TARGETS } from '../support/store-targets';
-import { catalog, plan, startApp, testConfig } from '../support/test-app';
+import { plan } from '../support/test-app';
 
 /**
  * The per-user bounds (docs/architecture.md, "Bounds"): whatever one user sends, that user holds
@@ -29,48 +26,25 @@ const CHURN_REQUESTS = 3000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe.each(STORE_TARGETS)('per-user bounds on $name', (target) => {
-  let stopStore: () => Promise<void>;
-  let app: NestFastifyApplication;
-  let store: SessionStore;
-  let heartbeats: HeartbeatService;
-  let redis: Redis | Cluster;
-  let prefix: string;
+  const ctx = useStoreSuite(target, PLANS, { storeTimeoutMs: 10_000 });
   let n = 0;
   const newUser = () => `bound-${++n}-${Math.random().toString(36).slice(2, 8)}`;
 
-  beforeAll(async () => {
-    const started = await target.start();
-    stopStore = started.stop;
-    // Bounds, not latency: a busy machine must not turn the churn bursts into timeouts.
-    const config = testConfig(started.env, { plans: catalog(...PLANS), storeTimeoutMs: 10_000 });
-    expect(config.maxEntriesPerUser).toBe(MAX_ENTRIES);
-    expect(config.maxSessionsPerDevice).toBe(PER_DEVICE);
-    prefix = config.keyPrefix;
-    app = await startApp(config);
-    store = app.get(SessionStore);
-    heartbeats = app.get(HeartbeatService);
-    redis = app.get(RedisConnections).control;
-  });
-  afterAll(async () => {
-    await app.close();
-    await stopStore();
-  });
-
   const beat = (userId: string, sessionId: string, extra: Partial<HeartbeatInput> = {}) =>
-    store.heartbeat({ userId, sessionId, drm: 'widevine', release: false, ...extra });
-  const entries = (u: string) => redis.zcard(userKeys(prefix, u).entries);
+    ctx.store.heartbeat({ userId, sessionId, drm: 'widevine', release: false, ...extra });
+  const entries = (u: string) => ctx.redis.zcard(userKeys(ctx.prefix, u).entries);
   /** The ids of a user's entries (revocations first, then live sessions least recently seen first). */
-  const idsOf = (u: string) => redis.zrange(userKeys(prefix, u).entries, 0, -1);
+  const idsOf = (u: string) => ctx.redis.zrange(userKeys(ctx.prefix, u).entries, 0, -1);
   /** The score of a session's entry (> 0 live, < 0 revoked), or null without one. */
   const scoreOf = async (u: string, id: string) => {
-    const score = await redis.zscore(userKeys(prefix, u).entries, id);
+    const score = await ctx.redis.zscore(userKeys(ctx.prefix, u).entries, id);
     return score === null ? null : Number(score);
   };
   const bytesOf = async (u: string) => {
-    const keys = userKeys(prefix, u);
+    const keys = userKeys(ctx.prefix, u);
     let bytes = 0;
     for (const key of [keys.entries, keys.details]) {
-      bytes += Number(await redis.call('MEMORY', 'USAGE', key)) || 0;
+      bytes += Number(await ctx.redis.call('MEMORY', 'USAGE', key)) || 0;
     }
     return bytes;
   };
@@ -109,7 +83,7 @@ describe.each(STORE_TARGETS)('per-user bounds on $name', (target) => {
     expect(await entries(u)).toBe(PER_DEVICE);
     expect(await scoreOf(u, 'd2')).toBeNull();
     expect(await scoreOf(u, 'd1')).toBeGreaterThan(0);
-    expect(await redis.hexists(userKeys(prefix, u).details, 'd2')).toBe(0);
+    expect(await ctx.redis.hexists(userKeys(ctx.prefix, u).details, 'd2')).toBe(0);
     // the other device's slot is not touched
     expect(await beat(u, 'p1', { plan: 'device', deviceId: 'phone' })).toMatchObject({
       reason: 'admitted',
@@ -130,7 +104,7 @@ describe.each(STORE_TARGETS)('per-user bounds on $name', (target) => {
     {
       way: 'PlayReady with a new contentId each time (synthesized ids)',
       request: (u: string, i: number) =>
-        heartbeats.decide({
+        ctx.heartbeats.decide({
           userId: u,
           drm: 'playready',
           messageType: 'license-request',
@@ -160,7 +134,7 @@ describe.each(STORE_TARGETS)('per-user bounds on $name', (target) => {
 
   it('denies a new slot limit_exceeded when the bound is full of other devices', async () => {
     const u = newUser();
-    await redis.hset(userKeys(prefix, u).override, { maxStreams: '11' }); // bound max(64, 22)
+    await ctx.redis.hset(userKeys(ctx.prefix, u).override, { maxStreams: '11' }); // bound max(64, 22)
     // 9 devices x 7 sessions + 1 = 64 entries in 10 device slots, and no revocation
     for (let d = 0; d < 9; d++) {
       await Promise.all(
@@ -179,7 +153,7 @@ describe.each(STORE_TARGETS)('per-user bounds on $name', (target) => {
     });
     expect(await scoreOf(u, 'new')).toBeNull();
     // a terminated session leaves a revocation, which goes before any session does
-    await store.terminate(u, 'dev0-s0');
+    await ctx.store.terminate(u, 'dev0-s0');
     expect(await scoreOf(u, 'dev0-s0')).toBeLessThan(0);
     expect(await beat(u, 'dev1-extra', { plan: 'device', deviceId: 'dev1' })).toMatchObject({
       reason: 'renewed',

@@ -1,11 +1,9 @@
-import { NestFastifyApplication } from '@nestjs/platform-fastify';
-import Redis, { Cluster } from 'ioredis';
 import { Plan } from '../../src/config/plan';
-import { RedisConnections } from '../../src/redis/redis.module';
 import { userKeys } from '../../src/sessions/session-keys';
-import { HeartbeatInput, SessionStore } from '../../src/sessions/session-store';
+import { HeartbeatInput } from '../../src/sessions/session-store';
+import { useStoreSuite } from '../support/store-suite';
 import { STORE_TARGETS } from '../support/store-targets';
-import { catalog, plan, startApp, testConfig } from '../support/test-app';
+import { plan } from '../support/test-app';
 
 /**
  * The key layout support staff read with redis-cli (docs/architecture.md, "Key layout"): a
@@ -34,43 +32,25 @@ const PLANS: Plan[] = [
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe.each(STORE_TARGETS)('session key layout on $name', (target) => {
-  let stopStore: () => Promise<void>;
-  let app: NestFastifyApplication;
-  let store: SessionStore;
-  let redis: Redis | Cluster;
-  let prefix: string;
+  const ctx = useStoreSuite(target, PLANS);
   let n = 0;
   const newUser = () => `layout-${++n}-${Math.random().toString(36).slice(2, 8)}`;
 
-  beforeAll(async () => {
-    const started = await target.start();
-    stopStore = started.stop;
-    const config = testConfig(started.env, { plans: catalog(...PLANS) });
-    prefix = config.keyPrefix;
-    app = await startApp(config);
-    store = app.get(SessionStore);
-    redis = app.get(RedisConnections).control;
-  });
-  afterAll(async () => {
-    await app.close();
-    await stopStore();
-  });
-
   const beat = (userId: string, sessionId: string, extra: Partial<HeartbeatInput> = {}) =>
-    store.heartbeat({ userId, sessionId, drm: 'widevine', release: false, ...extra });
+    ctx.store.heartbeat({ userId, sessionId, drm: 'widevine', release: false, ...extra });
   const release = (userId: string, sessionId: string, extra: Partial<HeartbeatInput> = {}) =>
     beat(userId, sessionId, { ...extra, release: true });
   const redisMs = async () => {
-    const [seconds, micros] = await redis.time();
+    const [seconds, micros] = await ctx.redis.time();
     return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
   };
   /** The whole stored state of a user, for "nothing changed" comparisons. */
   /** The whole stored state of a user, for "nothing changed" comparisons. */
   const snapshot = async (u: string) => {
-    const keys = userKeys(prefix, u);
+    const keys = userKeys(ctx.prefix, u);
     return {
-      entries: await redis.zrange(keys.entries, 0, -1, 'WITHSCORES'),
-      details: await redis.hgetall(keys.details),
+      entries: await ctx.redis.zrange(keys.entries, 0, -1, 'WITHSCORES'),
+      details: await ctx.redis.hgetall(keys.details),
     };
   };
 
@@ -81,10 +61,10 @@ describe.each(STORE_TARGETS)('session key layout on $name', (target) => {
     await beat(u, 'b', { plan: 'evict', deviceId: 'tv', contentId: 'movie', drm: 'playready' });
     await beat(u, 'c', { plan: 'evict' }); // evicts a: a revocation
     const after = await redisMs();
-    const keys = userKeys(prefix, u);
-    expect(await redis.type(keys.entries)).toBe('zset');
-    expect(await redis.type(keys.details)).toBe('hash');
-    const flat = await redis.zrange(keys.entries, 0, -1, 'WITHSCORES');
+    const keys = userKeys(ctx.prefix, u);
+    expect(await ctx.redis.type(keys.entries)).toBe('zset');
+    expect(await ctx.redis.type(keys.details)).toBe('hash');
+    const flat = await ctx.redis.zrange(keys.entries, 0, -1, 'WITHSCORES');
     const scores = new Map<string, number>();
     for (let i = 0; i < flat.length; i += 2) scores.set(flat[i], Number(flat[i + 1]));
     expect([...scores.keys()].sort()).toEqual(['a', 'b', 'c']);
@@ -95,7 +75,7 @@ describe.each(STORE_TARGETS)('session key layout on $name', (target) => {
     expect(-(scores.get('a') ?? 0)).toBeGreaterThanOrEqual(before);
     expect(-(scores.get('a') ?? 0)).toBeLessThanOrEqual(after);
     // details of live sessions only: drm letter, startedAt in 8 base-36 digits, deviceId|contentId
-    const details = await redis.hgetall(keys.details);
+    const details = await ctx.redis.hgetall(keys.details);
     expect(details).toEqual({
       b: expect.stringMatching(/^p[0-9a-z]{8}tv\|movie$/),
       c: expect.stringMatching(/^w[0-9a-z]{8}\|$/),
@@ -108,7 +88,7 @@ describe.each(STORE_TARGETS)('session key layout on $name', (target) => {
   it('answers a renewal alike on the fast path (no override) and the full one (an override)', async () => {
     const [fast, full] = [newUser(), newUser()];
     // an override that changes nothing still sends the renewal down the full path
-    await redis.hset(userKeys(prefix, full).override, 'maxStreams', '2');
+    await ctx.redis.hset(userKeys(ctx.prefix, full).override, 'maxStreams', '2');
     for (const u of [fast, full]) {
       await beat(u, 'a', { deviceId: 'tv' });
       await beat(u, 'b');
@@ -132,12 +112,12 @@ describe.each(STORE_TARGETS)('session key layout on $name', (target) => {
     await beat(u, 'a', { plan: 'evict' });
     await beat(u, 'b', { plan: 'evict' });
     await beat(u, 'c', { plan: 'evict' });
-    const keys = userKeys(prefix, u);
+    const keys = userKeys(ctx.prefix, u);
     for (const key of [keys.entries, keys.details, keys.override]) {
       expect(key).toContain(`{${u}}`);
     }
     for (const key of [keys.entries, keys.details]) {
-      const ttl = await redis.pttl(key);
+      const ttl = await ctx.redis.pttl(key);
       expect(ttl).toBeGreaterThan(85_000);
       expect(ttl).toBeLessThanOrEqual(90_000);
     }
@@ -145,42 +125,42 @@ describe.each(STORE_TARGETS)('session key layout on $name', (target) => {
 
   it('drops lapsed sessions and revocations at the next call that writes more, and the keys once empty', async () => {
     const u = newUser();
-    const keys = userKeys(prefix, u);
+    const keys = userKeys(ctx.prefix, u);
     await beat(u, 'a', { plan: 'short-pair' });
     await beat(u, 'b', { plan: 'short-pair' });
     await beat(u, 'c', { plan: 'short-pair' }); // evicts a: a revocation for 2 s
     await sleep(1000);
     expect(await beat(u, 'c', { plan: 'short-pair' })).toMatchObject({ reason: 'renewed' });
-    expect(await redis.pttl(keys.entries)).toBeLessThanOrEqual(2000);
+    expect(await ctx.redis.pttl(keys.entries)).toBeLessThanOrEqual(2000);
     await sleep(1100);
     // b and the revocation of a have lapsed: a renewal counts without them and leaves them
     expect(await beat(u, 'c', { plan: 'short-pair' })).toMatchObject({
       reason: 'renewed',
       activeStreams: 1,
     });
-    expect(await redis.zcard(keys.entries)).toBe(3);
+    expect(await ctx.redis.zcard(keys.entries)).toBe(3);
     // an admission drops them, with their details
     expect(await beat(u, 'd', { plan: 'short-pair' })).toMatchObject({
       reason: 'admitted',
       activeStreams: 2,
     });
-    expect((await redis.zrange(keys.entries, 0, -1)).sort()).toEqual(['c', 'd']);
-    expect(Object.keys(await redis.hgetall(keys.details)).sort()).toEqual(['c', 'd']);
+    expect((await ctx.redis.zrange(keys.entries, 0, -1)).sort()).toEqual(['c', 'd']);
+    expect(Object.keys(await ctx.redis.hgetall(keys.details)).sort()).toEqual(['c', 'd']);
     for (const id of ['c', 'd']) {
       expect(await release(u, id, { plan: 'short-pair' })).toMatchObject({ reason: 'released' });
     }
-    expect(await redis.exists(keys.entries, keys.details)).toBe(0);
+    expect(await ctx.redis.exists(keys.entries, keys.details)).toBe(0);
   });
 
   it('shortens the TTL to what the newest member needs after a release', async () => {
     const u = newUser();
-    const keys = userKeys(prefix, u);
+    const keys = userKeys(ctx.prefix, u);
     await beat(u, 'a', { plan: 'short-pair' });
     await sleep(1000);
     await beat(u, 'b', { plan: 'short-pair' });
     await release(u, 'b', { plan: 'short-pair' }); // a, seen 1 s ago, needs 1 s more
-    expect(await redis.pttl(keys.entries)).toBeLessThanOrEqual(1100);
-    expect(await redis.pttl(keys.details)).toBeLessThanOrEqual(1100);
+    expect(await ctx.redis.pttl(keys.entries)).toBeLessThanOrEqual(1100);
+    expect(await ctx.redis.pttl(keys.details)).toBeLessThanOrEqual(1100);
   });
 
   it('writes nothing for a deny, a revoked session or the release of an unknown session', async () => {
@@ -202,15 +182,15 @@ describe.each(STORE_TARGETS)('session key layout on $name', (target) => {
       await beat(u, 'b', { plan: 'short-evict' });
       await beat(u, 'c', { plan: 'device', deviceId: 'tv' });
       await release(u, 'c', { plan: 'device' });
-      await store.terminate(u, 'ghost');
-      await store.terminate(u);
+      await ctx.store.terminate(u, 'ghost');
+      await ctx.store.terminate(u);
     }
     for (const u of users) {
-      const keys = userKeys(prefix, u);
+      const keys = userKeys(ctx.prefix, u);
       for (const key of [keys.entries, keys.details]) {
-        if (await redis.exists(key)) expect(await redis.pttl(key)).toBeGreaterThan(0);
+        if (await ctx.redis.exists(key)) expect(await ctx.redis.pttl(key)).toBeGreaterThan(0);
       }
-      expect(await redis.exists(keys.override)).toBe(0);
+      expect(await ctx.redis.exists(keys.override)).toBe(0);
     }
   });
 });
