@@ -1,9 +1,8 @@
 import { COUNT_BY, ENFORCEMENT, ON_LIMIT } from '../config/plan';
 import { invalidRequest } from '../common/invalid-request';
-import { ID_PATTERN } from '../heartbeat/heartbeat-request';
+import { ID_MAX, idProblem, USER_ID_MAX } from '../common/ids';
 import { Override } from '../plans/override-store';
 
-const ID_ALPHABET = 'A-Z a-z 0-9 . _ ~ : @ + = -';
 const OVERRIDE_POLICY_FIELDS = [
   'plan',
   'maxStreams',
@@ -33,17 +32,11 @@ const INTEGER_FIELDS = {
 /** A date-time with a zone (Z or ±hh:mm): an override's end must not depend on a host's zone. */
 const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/;
 
-function idProblem(field: string, value: string, max: number): string | undefined {
-  if (value.length < 1 || value.length > max) return `${field}: must be 1-${max} characters`;
-  if (!ID_PATTERN.test(value)) return `${field}: may only contain ${ID_ALPHABET}`;
-  return undefined;
-}
-
 /** Path ids follow the heartbeat's rules (README), so an admin can name any stored user. */
 export function assertIds(ids: { userId: string; sessionId?: string; deviceId?: string }): void {
-  const problems = [idProblem('userId', ids.userId, 128)];
-  if (ids.sessionId !== undefined) problems.push(idProblem('sessionId', ids.sessionId, 256));
-  if (ids.deviceId !== undefined) problems.push(idProblem('deviceId', ids.deviceId, 256));
+  const problems = [idProblem('userId', ids.userId, USER_ID_MAX)];
+  if (ids.sessionId !== undefined) problems.push(idProblem('sessionId', ids.sessionId, ID_MAX));
+  if (ids.deviceId !== undefined) problems.push(idProblem('deviceId', ids.deviceId, ID_MAX));
   const named = problems.filter((p): p is string => p !== undefined);
   if (named.length) throw invalidRequest(named);
 }

@@ -58,7 +58,7 @@ export class ActiveSlots implements OnModuleInit, OnApplicationShutdown {
       const now = Number(seconds);
       const counts: Record<string, number> = {};
       await Promise.all(
-        this.plans.all().map(async (plan) => {
+        this.plans.effective().map(async (plan) => {
           const window = plan.renewalIntervalSeconds + plan.graceSeconds;
           const { width, buckets } = windowBuckets(window, now);
           const keys = buckets.map((b) => this.keys.bucket(plan.name, width, b));

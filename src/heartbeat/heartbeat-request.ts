@@ -1,3 +1,4 @@
+import { idProblem, USER_ID_MAX } from '../common/ids';
 import { Drm, DRMS } from '../sessions/session-identity';
 import { LICENSE_TYPES, LicenseType } from './license-policy';
 
@@ -19,9 +20,6 @@ export interface HeartbeatRequest {
   takeoverSessionId?: string;
 }
 
-/** Ids are URL-safe printable characters, so they can never break a key or a log line. */
-export const ID_PATTERN = /^[A-Za-z0-9._~:@+=-]+$/;
-const ID_ALPHABET = 'A-Z a-z 0-9 . _ ~ : @ + = -';
 const OPTIONAL_IDS = [
   'sessionId',
   'customSessionId',
@@ -37,13 +35,6 @@ const KNOWN_FIELDS = new Set<string>([
   'licenseType',
   ...OPTIONAL_IDS,
 ]);
-
-function idProblem(field: string, value: unknown, max: number): string | undefined {
-  if (typeof value !== 'string') return `${field}: must be a string`;
-  if (value.length < 1 || value.length > max) return `${field}: must be 1-${max} characters`;
-  if (!ID_PATTERN.test(value)) return `${field}: may only contain ${ID_ALPHABET}`;
-  return undefined;
-}
 
 function enumProblem(
   field: string,
@@ -75,11 +66,11 @@ export function validateHeartbeat(
     if (!KNOWN_FIELDS.has(key)) problems.push(`${key}: unknown field`);
   }
   if (input.userId === undefined) problems.push('userId: required');
-  else push(problems, idProblem('userId', input.userId, 128));
+  else push(problems, idProblem('userId', input.userId, USER_ID_MAX));
   push(problems, enumProblem('drm', input.drm, DRMS));
   push(problems, enumProblem('messageType', input.messageType, MESSAGE_TYPES));
   for (const field of OPTIONAL_IDS) {
-    if (input[field] !== undefined) push(problems, idProblem(field, input[field], 256));
+    if (input[field] !== undefined) push(problems, idProblem(field, input[field]));
   }
   if (input.licenseType !== undefined) {
     push(problems, enumProblem('licenseType', input.licenseType, LICENSE_TYPES));

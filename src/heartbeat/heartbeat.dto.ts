@@ -1,15 +1,16 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ID_MAX, ID_PATTERN, USER_ID_MAX } from '../common/ids';
 import { DRMS } from '../sessions/session-identity';
 import { MESSAGE_TYPES } from './heartbeat-request';
 import { LICENSE_TYPES } from './license-policy';
 
-const ID = { pattern: '^[A-Za-z0-9._~:@+=-]+$', minLength: 1, maxLength: 256 };
+const ID = { pattern: ID_PATTERN.source, minLength: 1, maxLength: ID_MAX };
 
 /** OpenAPI description of POST /v1/heartbeats; validation itself is validateHeartbeat. */
 export class HeartbeatRequestDto {
   @ApiProperty({
     ...ID,
-    maxLength: 128,
+    maxLength: USER_ID_MAX,
     example: 'user-42',
     description: 'The subscriber whose streams are limited',
   })

@@ -135,16 +135,8 @@ export class PlanRegistry implements OnModuleInit, OnApplicationShutdown {
     this.subscriber?.disconnect();
   }
 
-  get(name: string): Plan | undefined {
-    return this.plans.get(name);
-  }
-
   has(name: string): boolean {
     return this.plans.has(name);
-  }
-
-  all(): Plan[] {
-    return [...this.plans.values()];
   }
 
   /** Every effective plan with where it comes from (file or API), file order first. */

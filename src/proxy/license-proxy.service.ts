@@ -3,7 +3,8 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { invalidRequest } from '../common/invalid-request';
-import { HeartbeatRequest, ID_PATTERN, validateHeartbeat } from '../heartbeat/heartbeat-request';
+import { idProblem } from '../common/ids';
+import { HeartbeatRequest, validateHeartbeat } from '../heartbeat/heartbeat-request';
 import { HeartbeatResponse, HeartbeatService } from '../heartbeat/heartbeat.service';
 import { PlanRegistry } from '../plans/plan-registry';
 import { Drm } from '../sessions/session-identity';
@@ -186,9 +187,8 @@ function playerIds(
   };
   // Checked here too, not only by validateHeartbeat: undecided messages carry them upstream.
   for (const [field, id] of Object.entries(ids)) {
-    if (id !== undefined && (id.length > 256 || !ID_PATTERN.test(id))) {
-      throw invalidRequest([`${field}: must be 1-256 characters of A-Z a-z 0-9 . _ ~ : @ + = -`]);
-    }
+    const problem = id === undefined ? undefined : idProblem(field, id);
+    if (problem) throw invalidRequest([problem]);
   }
   return ids;
 }

@@ -5,7 +5,7 @@ import { Plan } from '../config/plan';
 import { MetricsService } from '../metrics/metrics.service';
 import { PlanRegistry } from '../plans/plan-registry';
 import { RedisConnections } from '../redis/redis.module';
-import { withDeadline } from '../redis/redis-connection';
+import { DeadlineExceededError, withDeadline } from '../redis/redis-connection';
 import { WriteCoalescer } from '../redis/write-coalescer';
 import {
   fastRenewal,
@@ -40,10 +40,16 @@ import {
 // The store's types live beside it; its users import them from here.
 export * from './session-types';
 
+/** The message of the error ioredis rejects a command with when its commandTimeout passes. */
+const IOREDIS_COMMAND_TIMEOUT = 'Command timed out';
+
 function classify(err: unknown): StoreError {
   if (err instanceof StoreError) return err;
   const message = (err as Error)?.message ?? '';
-  if (/timed out/i.test(message)) return new StoreError('timeout', err);
+  // Our own deadline (the hot path), or ioredis' commandTimeout (the control connection).
+  if (err instanceof DeadlineExceededError || message === IOREDIS_COMMAND_TIMEOUT) {
+    return new StoreError('timeout', err);
+  }
   if (
     (err as Error)?.name === 'ReplyError' &&
     // Redis answering that it cannot serve now (failover, loading, no replicas, busy, full) is
