@@ -71,7 +71,8 @@ export class DecisionRecorder implements OnModuleInit, BeforeApplicationShutdown
         return;
       }
       const set: Record<string, number> = {};
-      for (const plan of this.plans.effective()) set[statsField.maxStreams(plan.name)] = plan.maxStreams;
+      for (const plan of this.plans.effective())
+        set[statsField.maxStreams(plan.name)] = plan.maxStreams;
       for (const { labels, value } of await this.values('usher_active_slots')) {
         if (typeof labels.plan === 'string') set[statsField.activeSlots(labels.plan)] = value;
       }
