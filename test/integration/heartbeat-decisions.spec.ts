@@ -1,30 +1,8 @@
-import { Plan } from '../../src/config/plan';
 import { userKeys } from '../../src/sessions/session-keys';
 import { HeartbeatInput, StoreDecision } from '../../src/sessions/session-store';
 import { useStoreSuite } from '../support/store-suite';
 import { STORE_TARGETS } from '../support/store-targets';
-import { plan } from '../support/test-app';
-
-const PLANS: Plan[] = [
-  plan('basic', { maxStreams: 2 }),
-  plan('single', { maxStreams: 1 }),
-  plan('three', { maxStreams: 3 }),
-  plan('evict', { maxStreams: 2, onLimit: 'evict-oldest' }),
-  plan('device', { maxStreams: 1, countBy: 'device' }),
-  plan('short', { maxStreams: 1, renewalIntervalSeconds: 1, graceSeconds: 1 }),
-  plan('short-pair', {
-    maxStreams: 2,
-    onLimit: 'evict-oldest',
-    renewalIntervalSeconds: 1,
-    graceSeconds: 1,
-  }),
-  plan('short-evict', {
-    maxStreams: 1,
-    onLimit: 'evict-oldest',
-    renewalIntervalSeconds: 1,
-    graceSeconds: 1,
-  }),
-];
+import { DECISION_PLANS as PLANS } from '../support/store-plans';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

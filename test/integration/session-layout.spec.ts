@@ -1,9 +1,8 @@
-import { Plan } from '../../src/config/plan';
 import { userKeys } from '../../src/sessions/session-keys';
 import { HeartbeatInput } from '../../src/sessions/session-store';
 import { useStoreSuite } from '../support/store-suite';
 import { STORE_TARGETS } from '../support/store-targets';
-import { plan } from '../support/test-app';
+import { DECISION_PLANS as PLANS } from '../support/store-plans';
 
 /**
  * The key layout support staff read with redis-cli (docs/architecture.md, "Key layout"): a
@@ -11,23 +10,6 @@ import { plan } from '../support/test-app';
  * at), a details hash beside it, both under the user's hash tag and with a TTL that their
  * newest member needs.
  */
-const PLANS: Plan[] = [
-  plan('basic', { maxStreams: 2 }),
-  plan('evict', { maxStreams: 2, onLimit: 'evict-oldest' }),
-  plan('device', { maxStreams: 1, countBy: 'device' }),
-  plan('short-pair', {
-    maxStreams: 2,
-    onLimit: 'evict-oldest',
-    renewalIntervalSeconds: 1,
-    graceSeconds: 1,
-  }),
-  plan('short-evict', {
-    maxStreams: 1,
-    onLimit: 'evict-oldest',
-    renewalIntervalSeconds: 1,
-    graceSeconds: 1,
-  }),
-];
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
