@@ -1,11 +1,16 @@
 import request from 'supertest';
+import { AppConfig } from '../../src/config/app-config';
+import { APP_CONFIG } from '../../src/config/config.module';
 import { Plan } from '../../src/config/plan';
+import { MetricsService } from '../../src/metrics/metrics.service';
+import { PlanRegistry } from '../../src/plans/plan-registry';
+import { RedisConnections } from '../../src/redis/redis.module';
 import { userKeys } from '../../src/sessions/session-keys';
 import { HeartbeatInput, SessionStore, StoreDecision } from '../../src/sessions/session-store';
 import { adminCall, heartbeat } from '../e2e/admin-support';
 import { useStoreSuite } from '../support/store-suite';
 import { STORE_TARGETS } from '../support/store-targets';
-import { catalog, LICENSE_TOKEN, plan, startApp, testConfig } from '../support/test-app';
+import { LICENSE_TOKEN, plan } from '../support/test-app';
 
 /** The rollout and fairness controls (docs/admin-api.md, "Rollout and fairness controls"). */
 const PLANS: Plan[] = [
@@ -115,52 +120,40 @@ describe.each(STORE_TARGETS)('rollout and fairness controls on $name', (target) 
     });
 
     it('the per-user bound still holds in shadow (a safety limit, not policy)', async () => {
-      const small = await startApp(
-        testConfig(ctx.env, {
-          plans: catalog(...PLANS),
-          storeTimeoutMs: 5000,
-          maxEntriesPerUser: 4,
-        }),
+      // The suite's own store class on the suite's connections, with a bound of 4: a second app
+      // would add nothing but its own queue connections to open and close mid-suite.
+      const app = ctx.app;
+      const bounded = new SessionStore(
+        app.get(RedisConnections),
+        { ...app.get<AppConfig>(APP_CONFIG), maxEntriesPerUser: 4 },
+        app.get(PlanRegistry),
+        app.get(MetricsService),
       );
-      try {
-        const bounded = small.get(SessionStore);
-        // A fresh app's cluster client may still be connecting on a busy machine: wait for it.
-        for (let tries = 0; ; tries++) {
-          const ready = await bounded.userSessions('warm-up').then(
-            () => true,
-            () => false,
-          );
-          if (ready || tries >= 100) break;
-          await new Promise((r) => setTimeout(r, 100));
-        }
-        const u = newUser();
-        const answers: StoreDecision[] = [];
-        for (let i = 0; i < 5; i++) {
-          answers.push(
-            await bounded.heartbeat({
-              userId: u,
-              sessionId: `s${i}`,
-              drm: 'widevine',
-              release: false,
-              plan: 'shadow-one',
-            }),
-          );
-        }
-        expect(answers.slice(0, 4).map((d) => d.decision)).toEqual([
-          'allow',
-          'allow',
-          'allow',
-          'allow',
-        ]);
-        expect(answers[4]).toMatchObject({
-          decision: 'deny',
-          reason: 'limit_exceeded',
-          shadow: { decision: 'deny', reason: 'limit_exceeded' },
-        });
-        expect((await bounded.userSessions(u)).sessions).toHaveLength(4);
-      } finally {
-        await small.close();
+      const u = newUser();
+      const answers: StoreDecision[] = [];
+      for (let i = 0; i < 5; i++) {
+        answers.push(
+          await bounded.heartbeat({
+            userId: u,
+            sessionId: `s${i}`,
+            drm: 'widevine',
+            release: false,
+            plan: 'shadow-one',
+          }),
+        );
       }
+      expect(answers.slice(0, 4).map((d) => d.decision)).toEqual([
+        'allow',
+        'allow',
+        'allow',
+        'allow',
+      ]);
+      expect(answers[4]).toMatchObject({
+        decision: 'deny',
+        reason: 'limit_exceeded',
+        shadow: { decision: 'deny', reason: 'limit_exceeded' },
+      });
+      expect((await bounded.userSessions(u)).sessions).toHaveLength(4);
     });
   });
 
