@@ -1,4 +1,5 @@
 import { DynamicModule, Module, Type } from '@nestjs/common';
+import { ActiveSlotsModule } from './active-slots/active-slots.module';
 import { AdminModule } from './admin/admin.module';
 import { AuthModule } from './auth/auth.module';
 import { AppConfig } from './config/app-config';
@@ -30,6 +31,7 @@ export class AppModule {
         ...httpApi,
         HealthModule,
         EventsModule,
+        ActiveSlotsModule,
       ],
     };
   }

@@ -9,7 +9,7 @@ import type { FastifyReply } from 'fastify';
 import { Public } from '../auth/roles';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
-import { RedisConnections } from '../redis/redis.module';
+import { RedisConnections } from '../redis/redis-connections';
 
 export interface Readiness {
   status: 'ready' | 'not_ready';

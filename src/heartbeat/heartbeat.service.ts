@@ -3,7 +3,7 @@ import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { invalidRequest } from '../common/invalid-request';
 import { SessionEvents } from '../events/session-events';
-import { SlotSightings } from '../events/slot-sightings';
+import { SlotSightings } from '../active-slots/slot-sightings';
 import { MetricsService } from '../metrics/metrics.service';
 import { PlanRegistry } from '../plans/plan-registry';
 import { effectiveSessionId } from '../sessions/session-identity';

@@ -3,7 +3,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { PlanPolicy } from '../config/plan';
-import { RedisConnections } from '../redis/redis.module';
+import { RedisConnections } from '../redis/redis-connections';
 import { RedisClient } from '../redis/redis-connection';
 import { ConfigStoreError, storeCall } from './config-store-error';
 

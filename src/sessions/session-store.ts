@@ -4,7 +4,7 @@ import { APP_CONFIG } from '../config/config.module';
 import { Plan } from '../config/plan';
 import { MetricsService } from '../metrics/metrics.service';
 import { PlanRegistry } from '../plans/plan-registry';
-import { RedisConnections } from '../redis/redis.module';
+import { RedisConnections } from '../redis/redis-connections';
 import { DeadlineExceededError, withDeadline } from '../redis/redis-connection';
 import { WriteCoalescer } from '../redis/write-coalescer';
 import {

@@ -2,7 +2,7 @@ import { Module } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { PlansModule } from '../plans/plans.module';
-import { RedisConnections } from '../redis/redis.module';
+import { RedisConnections } from '../redis/redis-connections';
 import { DecisionRecorder } from './decision-recorder';
 import { StatsController } from './stats.controller';
 import { StatsService } from './stats.service';

@@ -1,5 +1,5 @@
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { SlotSightings } from '../../src/events/slot-sightings';
+import { SlotSightings } from '../../src/active-slots/slot-sightings';
 import { HeartbeatInput, StoreDecision } from '../../src/sessions/session-store';
 import { startRedis, TestRedis } from '../support/redis-server';
 import { catalog, plan, startApp, testConfig } from '../support/test-app';

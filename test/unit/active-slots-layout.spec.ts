@@ -3,7 +3,7 @@ import {
   sightingBucket,
   slotHash,
   windowBuckets,
-} from '../../src/events/active-slots-layout';
+} from '../../src/active-slots/active-slots-layout';
 
 describe('active-slots layout', () => {
   describe('slotHash', () => {

@@ -3,9 +3,9 @@ import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { MetricsService } from '../metrics/metrics.service';
 import { PlanRegistry } from '../plans/plan-registry';
-import { RedisConnections } from '../redis/redis.module';
+import { RedisConnections } from '../redis/redis-connections';
 import { activeSlotsKeys, windowBuckets } from './active-slots-layout';
-import { PeriodicJobs } from './periodic-jobs';
+import { PeriodicJobs } from '../events/periodic-jobs';
 import { activeSlotsRefreshMs } from './slot-sightings';
 
 export const ACTIVE_SLOTS_JOB = 'active-slots';

@@ -1,7 +1,7 @@
 import { Inject, Injectable, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
-import { RedisConnections } from '../redis/redis.module';
+import { RedisConnections } from '../redis/redis-connections';
 import { HeartbeatInput, StoreDecision } from '../sessions/session-store';
 import { activeSlotsKeys, sightingBucket, slotHash } from './active-slots-layout';
 
