@@ -4,7 +4,7 @@ import { APP_CONFIG } from '../../src/config/config.module';
 import { Plan } from '../../src/config/plan';
 import { MetricsService } from '../../src/metrics/metrics.service';
 import { PlanRegistry } from '../../src/plans/plan-registry';
-import { RedisConnections } from '../../src/redis/redis.module';
+import { RedisConnections } from '../../src/redis/redis-connections';
 import { userKeys } from '../../src/sessions/session-keys';
 import { HeartbeatInput, SessionStore, StoreDecision } from '../../src/sessions/session-store';
 import { adminCall, heartbeat } from '../e2e/admin-support';

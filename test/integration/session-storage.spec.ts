@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { MetricsService } from '../../src/metrics/metrics.service';
 import { PlanRegistry } from '../../src/plans/plan-registry';
-import { RedisConnections } from '../../src/redis/redis.module';
+import { RedisConnections } from '../../src/redis/redis-connections';
 import { WriteCoalescer } from '../../src/redis/write-coalescer';
 import { userKeys } from '../../src/sessions/session-keys';
 import { SessionStore } from '../../src/sessions/session-store';

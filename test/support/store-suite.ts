@@ -3,7 +3,7 @@ import Redis, { Cluster } from 'ioredis';
 import { AppConfig } from '../../src/config/app-config';
 import { Plan } from '../../src/config/plan';
 import { HeartbeatService } from '../../src/heartbeat/heartbeat.service';
-import { RedisConnections } from '../../src/redis/redis.module';
+import { RedisConnections } from '../../src/redis/redis-connections';
 import { SessionStore } from '../../src/sessions/session-store';
 import { StoreTarget } from './store-targets';
 import { catalog, startApp, testConfig } from './test-app';
