@@ -4,7 +4,7 @@ import { APP_CONFIG } from '../config/config.module';
 import { CountBy, Enforcement, OnLimit } from '../config/plan';
 import { RedisConnections } from '../redis/redis-connections';
 import { RedisClient } from '../redis/redis-connection';
-import { userKeys } from '../sessions/session-keys';
+import { userKeys } from '../redis/user-keys';
 import { ConfigStoreError, storeCall } from './config-store-error';
 
 /** A per-user override: any of these fields replaces the plan's (resolvePolicy in lua/policy.lua). */

@@ -3,7 +3,7 @@ import { Plan } from '../config/plan';
 import { RedisClient } from '../redis/redis-connection';
 import { loadLuaScript } from './lua-script';
 import { DRM_LETTER } from './session-identity';
-import { scriptKeys, userKeys } from './session-keys';
+import { scriptKeys, userKeys } from '../redis/user-keys';
 import { HeartbeatInput, StoreDecision } from './session-types';
 
 /*

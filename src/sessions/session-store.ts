@@ -27,7 +27,7 @@ import {
   UserDevicesReply,
   UserSessionsReply,
 } from './script-replies';
-import { scriptKeys, userKeys } from './session-keys';
+import { scriptKeys, userKeys } from '../redis/user-keys';
 import {
   HeartbeatInput,
   StoreDecision,

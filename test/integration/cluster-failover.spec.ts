@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { FailMode } from '../../src/config/app-config';
-import { userKeys } from '../../src/sessions/session-keys';
+import { userKeys } from '../../src/redis/user-keys';
 import { ask, startCluster, TestCluster } from '../support/redis-cluster';
 import { catalog, plan, testConfig } from '../support/test-app';
 import {

@@ -1,6 +1,6 @@
 import { Plan } from '../../src/config/plan';
 import { HeartbeatRequest } from '../../src/heartbeat/heartbeat-request';
-import { userKeys } from '../../src/sessions/session-keys';
+import { userKeys } from '../../src/redis/user-keys';
 import { useStoreSuite } from '../support/store-suite';
 import { STORE_TARGETS } from '../support/store-targets';
 import { plan } from '../support/test-app';

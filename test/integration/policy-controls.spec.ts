@@ -5,7 +5,7 @@ import { Plan } from '../../src/config/plan';
 import { MetricsService } from '../../src/metrics/metrics.service';
 import { PlanRegistry } from '../../src/plans/plan-registry';
 import { RedisConnections } from '../../src/redis/redis-connections';
-import { userKeys } from '../../src/sessions/session-keys';
+import { userKeys } from '../../src/redis/user-keys';
 import { HeartbeatInput, SessionStore, StoreDecision } from '../../src/sessions/session-store';
 import { adminCall, heartbeat } from '../e2e/admin-support';
 import { useStoreSuite } from '../support/store-suite';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { RedisOptions } from 'ioredis';
 import { freePort } from '../../src/redis/local-redis';
 import { createRedisClient, waitUntilReady } from '../../src/redis/redis-connection';
-import { userKeys } from '../../src/sessions/session-keys';
+import { userKeys } from '../../src/redis/user-keys';
 import { askWith, killProcess, startCluster, TestCluster, waitFor } from '../support/redis-cluster';
 import { spawnRedis } from '../support/redis-server';
 import { catalog, plan, testConfig } from '../support/test-app';

@@ -1,5 +1,5 @@
 import { Plan } from '../../src/config/plan';
-import { userKeys } from '../../src/sessions/session-keys';
+import { userKeys } from '../../src/redis/user-keys';
 import { HeartbeatInput } from '../../src/sessions/session-store';
 import { useStoreSuite } from '../support/store-suite';
 import { STORE_TARGETS } from '../support/store-targets';

@@ -1,4 +1,4 @@
-import { userKeys } from '../../src/sessions/session-keys';
+import { userKeys } from '../../src/redis/user-keys';
 import { HeartbeatInput } from '../../src/sessions/session-store';
 import { useStoreSuite } from '../support/store-suite';
 import { STORE_TARGETS } from '../support/store-targets';

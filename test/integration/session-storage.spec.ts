@@ -4,7 +4,7 @@ import { MetricsService } from '../../src/metrics/metrics.service';
 import { PlanRegistry } from '../../src/plans/plan-registry';
 import { RedisConnections } from '../../src/redis/redis-connections';
 import { WriteCoalescer } from '../../src/redis/write-coalescer';
-import { userKeys } from '../../src/sessions/session-keys';
+import { userKeys } from '../../src/redis/user-keys';
 import { SessionStore } from '../../src/sessions/session-store';
 import { startRedis, TestRedis } from '../support/redis-server';
 import { catalog, plan, startApp, testConfig } from '../support/test-app';

@@ -1,7 +1,8 @@
 /**
  * Every key about one user carries the user's hash tag, so all of a user's keys live in one
  * Redis Cluster slot and one script can touch them atomically. User ids cannot contain braces.
- * The layout is described in docs/architecture.md ("Key layout") and lua/sessions.lua.
+ * The layout is described in docs/architecture.md ("Key layout") and src/sessions/lua/sessions.lua;
+ * it lives here, below plans/ (the override) and sessions/ (the rest), which both use it.
  */
 export interface UserKeys {
   /** Live sessions (score = last seen, ms) and revocations (score = -revoked at): a sorted set. */
