@@ -53,14 +53,14 @@ export class SessionEvents {
   }
 
   /**
-   * Publishes one event (fields, or a whole event with its own id). Never throws, never waits.
+   * Publishes one event (it gets its id and time here). Never throws, never waits.
    * Without USHER_WEBHOOK_URLS there is nobody to deliver to and events are not queued.
    */
-  publish(event: SessionEventFields | SessionEvent): void {
+  publish(event: SessionEventFields): void {
     if (!this.urls.length) return;
     if (this.closed) return this.drop([event], 'shutdown');
     if (this.buffer.length >= this.capacity) return this.drop([event], 'buffer_full');
-    this.buffer.push('id' in event ? event : sessionEvent(event));
+    this.buffer.push(sessionEvent(event));
     this.schedule();
   }
 

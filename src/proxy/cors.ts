@@ -44,7 +44,7 @@ export class LicenseCors {
   }
 
   /** OPTIONS: 204, with the allowances only for an allowed origin (the browser then refuses). */
-  preflight(request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  preflight(reply: FastifyReply): FastifyReply {
     if (reply.hasHeader('access-control-allow-origin')) {
       reply.header('access-control-allow-methods', 'POST, OPTIONS');
       reply.header('access-control-allow-headers', ALLOWED_REQUEST_HEADERS);

@@ -51,7 +51,7 @@ export class LicenseRoute implements OnApplicationBootstrap {
       scope.setErrorHandler((error: FastifyError, request, reply) =>
         this.failed(error, request as LicenseRequest, reply),
       );
-      scope.options(LICENSE_PATH, (request, reply) => this.cors.preflight(request, reply));
+      scope.options(LICENSE_PATH, (_request, reply) => this.cors.preflight(reply));
       scope.post(LICENSE_PATH, { bodyLimit: LICENSE_BODY_LIMIT_BYTES }, (request, reply) =>
         this.license(request as LicenseRequest, reply),
       );
