@@ -15,10 +15,25 @@ const script = loadUsherScript(root);
 const prefix = process.env.RAW_KEY_PREFIX ?? 'usher';
 // The streaming licence policy of each plan, built once, as usher shares one per plan.
 const fastAnswer = (planName, count) => {
-  const d = script.fastRenewal(BENCH_PLANS.find((p) => p.name === planName) ?? BENCH_PLANS[0], count);
-  return [d.decision, d.reason, d.plan, d.countBy, d.maxStreams, d.activeStreams, d.renewalIntervalSeconds, d.graceSeconds, []];
+  const d = script.fastRenewal(
+    BENCH_PLANS.find((p) => p.name === planName) ?? BENCH_PLANS[0],
+    count,
+  );
+  return [
+    d.decision,
+    d.reason,
+    d.plan,
+    d.countBy,
+    d.maxStreams,
+    d.activeStreams,
+    d.renewalIntervalSeconds,
+    d.graceSeconds,
+    [],
+  ];
 };
-const licenses = Object.fromEntries(BENCH_PLANS.map((p) => [p.name, script.licensePolicy('streaming', p)]));
+const licenses = Object.fromEntries(
+  BENCH_PLANS.map((p) => [p.name, script.licensePolicy('streaming', p)]),
+);
 const DRM_BY_LETTER = { w: 'widevine', p: 'playready', f: 'fairplay', c: 'clearkey' };
 
 // ioredis defaults, as a minimal handler has them; RAW_AUTOPIPELINING=1 mirrors usher's hot

@@ -57,7 +57,9 @@ import { formatProfileSummary, summarizeProfile } from './profile-summary.mjs';
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 /** The usher under test: its dist/ is what usher, raw and the loader run. */
 const USHER_ROOT = resolve(process.env.BENCH_USHER_ROOT ?? ROOT);
-const BASELINE_ROOT = process.env.BENCH_BASELINE_ROOT ? resolve(process.env.BENCH_BASELINE_ROOT) : null;
+const BASELINE_ROOT = process.env.BENCH_BASELINE_ROOT
+  ? resolve(process.env.BENCH_BASELINE_ROOT)
+  : null;
 const env = process.env;
 const QUICK = env.BENCH_QUICK === '1';
 const DURATION_S = Number(env.BENCH_DURATION_S ?? (QUICK ? 3 : 10));
@@ -74,7 +76,9 @@ const ROUNDS = Math.max(1, Number(env.BENCH_ROUNDS ?? (QUICK ? 1 : 3)));
 const SEARCH_STEPS = QUICK ? 3 : 5;
 const SEARCH_STEP_S = Math.max(3, Math.round(DURATION_S / 2));
 const PHASES = new Set(
-  (env.BENCH_PHASES ?? 'closed,cpu,open,search,admission,redis,churn,scale').split(',').map((s) => s.trim()),
+  (env.BENCH_PHASES ?? 'closed,cpu,open,search,admission,redis,churn,scale')
+    .split(',')
+    .map((s) => s.trim()),
 );
 const PROFILE = env.BENCH_PROFILE === '1';
 const QUIET_WAIT_S = Number(env.BENCH_QUIET_WAIT_S ?? 0);
@@ -148,8 +152,12 @@ function machine() {
   };
 }
 
-async function startUsher(runDir, redisUrl, plansFile,
-  { name = 'usher', profile = false, root = USHER_ROOT, prefix = USHER_PREFIX } = {}) {
+async function startUsher(
+  runDir,
+  redisUrl,
+  plansFile,
+  { name = 'usher', profile = false, root = USHER_ROOT, prefix = USHER_PREFIX } = {},
+) {
   const port = await freePort();
   const args = [];
   args.push(...USHER_NODE_FLAGS);
@@ -175,7 +183,11 @@ async function startUsher(runDir, redisUrl, plansFile,
   return { ...handle, port, url: `http://127.0.0.1:${port}` };
 }
 
-async function startRaw(runDir, redisUrl, { profile = false, name = 'raw', prefix = RAW_PREFIX } = {}) {
+async function startRaw(
+  runDir,
+  redisUrl,
+  { profile = false, name = 'raw', prefix = RAW_PREFIX } = {},
+) {
   const port = await freePort();
   const args = profile ? ['--cpu-prof', `--cpu-prof-dir=${join(runDir, `profile-${name}`)}`] : [];
   args.push(...RAW_NODE_FLAGS, join(ROOT, 'bench', 'raw-server.mjs'));
@@ -216,17 +228,28 @@ async function parityCheck(usher, raw) {
   });
   const problems = [];
   for (const messageType of ['license-request', 'license-renewal', 'license-release']) {
-    const [a, b] = await Promise.all([post(usher.url, hb(messageType)), post(raw.url, hb(messageType))]);
+    const [a, b] = await Promise.all([
+      post(usher.url, hb(messageType)),
+      post(raw.url, hb(messageType)),
+    ]);
     if (a.status !== 200 || b.status !== 200) {
       problems.push(`${messageType}: HTTP ${a.status} (usher) vs ${b.status} (raw)`);
       continue;
     }
-    const strip = ({ ...r }) => JSON.stringify(Object.keys(r).sort().map((k) => [k, r[k]]));
+    const strip = ({ ...r }) =>
+      JSON.stringify(
+        Object.keys(r)
+          .sort()
+          .map((k) => [k, r[k]]),
+      );
     if (strip(a.body) !== strip(b.body)) {
-      problems.push(`${messageType}: usher ${JSON.stringify(a.body)} vs raw ${JSON.stringify(b.body)}`);
+      problems.push(
+        `${messageType}: usher ${JSON.stringify(a.body)} vs raw ${JSON.stringify(b.body)}`,
+      );
     }
   }
-  if (problems.length) throw new Error(`usher and raw answer differently:\n  ${problems.join('\n  ')}`);
+  if (problems.length)
+    throw new Error(`usher and raw answer differently:\n  ${problems.join('\n  ')}`);
 }
 
 // ---- Redis figures -----------------------------------------------------------------------------
@@ -294,12 +317,17 @@ async function awaitQuiet(ctx) {
   if (QUIET_WAIT_S <= 0) return;
   const deadline = Date.now() + QUIET_WAIT_S * 1000;
   for (;;) {
-    const meter = cpuMeter({ ...Object.fromEntries(ctx.servers.map((n) => [n, ctx[n].pid])), redis: ctx.redisPid });
+    const meter = cpuMeter({
+      ...Object.fromEntries(ctx.servers.map((n) => [n, ctx[n].pid])),
+      redis: ctx.redisPid,
+    });
     await sleep(1000);
     const { others, stealCores } = meter();
     if (others + stealCores < QUIET_CORES) return;
     if (Date.now() > deadline) {
-      log(`  (machine still busy: other processes use ${fmt(others)} cores, the hypervisor steals ${fmt(stealCores)}; measuring anyway)`);
+      log(
+        `  (machine still busy: other processes use ${fmt(others)} cores, the hypervisor steals ${fmt(stealCores)}; measuring anyway)`,
+      );
       return;
     }
   }
@@ -324,13 +352,19 @@ async function measured(ctx, pid, run, countOf, redisPid = ctx.redisPid) {
     r.cpu = cpuPerRequest(meter(), countOf(r));
     tried.push(r);
     if (disturbance(r) <= DISTURBED_CORES || attempt >= attempts) break;
-    log(`    (others took ${fmt(r.cpu.othersCores)} cores and steal ${fmt(r.cpu.stealCores)} during the run: measuring again)`);
+    log(
+      `    (others took ${fmt(r.cpu.othersCores)} cores and steal ${fmt(r.cpu.stealCores)} during the run: measuring again)`,
+    );
   }
   const best = tried.reduce((a, b) => (disturbance(b) < disturbance(a) ? b : a));
   const disturbed = tried.filter((r) => r !== best);
   if (disturbed.length) {
-    best.disturbedAttempts = disturbed.map((r) => ({ othersCores: r.cpu.othersCores,
-      stealCores: r.cpu.stealCores, p99: r.latency?.p99, rps: r.rps }));
+    best.disturbedAttempts = disturbed.map((r) => ({
+      othersCores: r.cpu.othersCores,
+      stealCores: r.cpu.stealCores,
+      p99: r.latency?.p99,
+      rps: r.rps,
+    }));
   }
   return best;
 }
@@ -343,15 +377,22 @@ async function warmUp(ctx) {
   for (const name of ctx.servers) {
     const target = ctx[name];
     if (ctx.warm.has(target.pid)) continue;
-    await closedLoop({ url: `${target.url}/v1/heartbeats`, token: TOKEN, connections: CONNECTIONS,
-      durationS: WARMUP_S, nextBody: ctx.mix[name] });
+    await closedLoop({
+      url: `${target.url}/v1/heartbeats`,
+      token: TOKEN,
+      connections: CONNECTIONS,
+      durationS: WARMUP_S,
+      nextBody: ctx.mix[name],
+    });
     ctx.warm.add(target.pid);
   }
 }
 
 async function phaseClosedLoop(ctx) {
   const { usher, raw, redis } = ctx;
-  log(`\n## closed loop: ${CONNECTIONS} connections, ${DURATION_S} s per run, 90/8/2 renewal/admission/release`);
+  log(
+    `\n## closed loop: ${CONNECTIONS} connections, ${DURATION_S} s per run, 90/8/2 renewal/admission/release`,
+  );
   const mixes = ctx.mix;
   await warmUp(ctx);
   const runs = Object.fromEntries(ctx.servers.map((name) => [name, []]));
@@ -361,20 +402,30 @@ async function phaseClosedLoop(ctx) {
     for (const [name, target] of ctx.servers.map((n) => [n, ctx[n]])) {
       const firstUsherRun = name === 'usher' && round === 0;
       let startUs;
-      const r = await measured(ctx, target.pid, async () => {
-        // INFO commandstats and the decision counts then cover exactly the attempt whose
-        // heartbeats are counted (measured() may keep an earlier attempt than the last).
-        const beforeReasons = firstUsherRun ? await heartbeatsByReason(usher) : null;
-        if (firstUsherRun) await redis.config('RESETSTAT');
-        startUs = Number(process.hrtime.bigint() / 1000n);
-        const run = await closedLoop({ url: `${target.url}/v1/heartbeats`, token: TOKEN,
-          connections: CONNECTIONS, durationS: DURATION_S, nextBody: mixes[name] });
-        if (firstUsherRun) {
-          run.commandStats = await commandStats(redis);
-          run.reasons = diff(await heartbeatsByReason(usher), beforeReasons);
-        }
-        return run;
-      }, (x) => x.requests);
+      const r = await measured(
+        ctx,
+        target.pid,
+        async () => {
+          // INFO commandstats and the decision counts then cover exactly the attempt whose
+          // heartbeats are counted (measured() may keep an earlier attempt than the last).
+          const beforeReasons = firstUsherRun ? await heartbeatsByReason(usher) : null;
+          if (firstUsherRun) await redis.config('RESETSTAT');
+          startUs = Number(process.hrtime.bigint() / 1000n);
+          const run = await closedLoop({
+            url: `${target.url}/v1/heartbeats`,
+            token: TOKEN,
+            connections: CONNECTIONS,
+            durationS: DURATION_S,
+            nextBody: mixes[name],
+          });
+          if (firstUsherRun) {
+            run.commandStats = await commandStats(redis);
+            run.reasons = diff(await heartbeatsByReason(usher), beforeReasons);
+          }
+          return run;
+        },
+        (x) => x.requests,
+      );
       const endUs = Number(process.hrtime.bigint() / 1000n);
       if (round === 0) ctx.profileWindows[name] = { from: startUs, to: endUs };
       if (firstUsherRun) {
@@ -392,7 +443,9 @@ async function phaseClosedLoop(ctx) {
             perHeartbeat.map(([cmd, c]) => [cmd, Number((c.calls / heartbeats).toFixed(3))]),
           ),
           background: Object.fromEntries(
-            commands.filter(([, c]) => c.calls / heartbeats < 0.005).map(([cmd, c]) => [cmd, c.calls]),
+            commands
+              .filter(([, c]) => c.calls / heartbeats < 0.005)
+              .map(([cmd, c]) => [cmd, c.calls]),
           ),
           // EVALSHA's time includes the commands the script runs.
           usecPerCall: Object.fromEntries(commands.map(([cmd, c]) => [cmd, c.usecPerCall])),
@@ -401,14 +454,22 @@ async function phaseClosedLoop(ctx) {
         delete r.reasons;
       }
       runs[name].push(r);
-      log(`  ${name.padEnd(8)} round ${round + 1}: ${int(r.rps)} req/s  p50 ${fmt(r.latency.p50)} ms  p99 ${fmt(r.latency.p99)} ms  non-2xx ${r.non2xx}  errors ${r.errors}  | ${formatCpu(r.cpu)}`);
+      log(
+        `  ${name.padEnd(8)} round ${round + 1}: ${int(r.rps)} req/s  p50 ${fmt(r.latency.p50)} ms  p99 ${fmt(r.latency.p99)} ms  non-2xx ${r.non2xx}  errors ${r.errors}  | ${formatCpu(r.cpu)}`,
+      );
     }
   }
   const pick = (list) => {
     const m = median(list.map((r) => r.rps));
     return list.find((r) => r.rps === m);
   };
-  const result = { usher: pick(runs.usher), raw: pick(runs.raw), rounds: runs, redisCalls: calls, usherReasons: reasons };
+  const result = {
+    usher: pick(runs.usher),
+    raw: pick(runs.raw),
+    rounds: runs,
+    redisCalls: calls,
+    usherReasons: reasons,
+  };
   const serverCpu = (name) => median(runs[name].map((r) => r.cpu.usPerRequest.server));
   if (runs.baseline) {
     result.baseline = pick(runs.baseline);
@@ -416,9 +477,15 @@ async function phaseClosedLoop(ctx) {
       baselineRoot: BASELINE_ROOT,
       throughput: result.usher.rps / result.baseline.rps,
       baselineRatioToRaw: result.baseline.rps / result.raw.rps,
-      serverCpuUs: { usher: serverCpu('usher'), baseline: serverCpu('baseline'), raw: serverCpu('raw') },
+      serverCpuUs: {
+        usher: serverCpu('usher'),
+        baseline: serverCpu('baseline'),
+        raw: serverCpu('raw'),
+      },
       // Per round, usher ÷ baseline: the pairs ran seconds apart, so the noise is shared.
-      roundThroughputRatios: runs.usher.map((r, i) => Number((r.rps / runs.baseline[i].rps).toFixed(3))),
+      roundThroughputRatios: runs.usher.map((r, i) =>
+        Number((r.rps / runs.baseline[i].rps).toFixed(3)),
+      ),
     };
   }
   result.ratio = result.usher.rps / result.raw.rps;
@@ -428,15 +495,24 @@ async function phaseClosedLoop(ctx) {
   result.pairedRatio = median(result.roundRatios);
   // Noise-robust companion figure: server CPU per heartbeat, raw ÷ usher (1.0 = as lean as raw).
   result.cpuEfficiencyRatio =
-    median(runs.raw.map((r) => r.cpu.usPerRequest.server)) / median(runs.usher.map((r) => r.cpu.usPerRequest.server));
-  log(`  usher/raw throughput ratio: ${fmt(result.pairedRatio)} (median of rounds ${result.roundRatios.join(', ')}; of the median rounds ${fmt(result.ratio)}); server CPU per heartbeat raw/usher: ${fmt(result.cpuEfficiencyRatio)}`);
+    median(runs.raw.map((r) => r.cpu.usPerRequest.server)) /
+    median(runs.usher.map((r) => r.cpu.usPerRequest.server));
+  log(
+    `  usher/raw throughput ratio: ${fmt(result.pairedRatio)} (median of rounds ${result.roundRatios.join(', ')}; of the median rounds ${fmt(result.ratio)}); server CPU per heartbeat raw/usher: ${fmt(result.cpuEfficiencyRatio)}`,
+  );
   log(`  decisions during the usher run: ${JSON.stringify(reasons)}`);
   if (result.versusBaseline) {
     const v = result.versusBaseline;
-    log(`  versus baseline (${BASELINE_ROOT}): throughput ×${fmt(v.throughput)} (per round ${v.roundThroughputRatios.join(', ')}); server CPU µs/heartbeat usher ${fmt(v.serverCpuUs.usher, 1)} vs baseline ${fmt(v.serverCpuUs.baseline, 1)} (raw ${fmt(v.serverCpuUs.raw, 1)}); baseline/raw ${fmt(v.baselineRatioToRaw)}`);
+    log(
+      `  versus baseline (${BASELINE_ROOT}): throughput ×${fmt(v.throughput)} (per round ${v.roundThroughputRatios.join(', ')}); server CPU µs/heartbeat usher ${fmt(v.serverCpuUs.usher, 1)} vs baseline ${fmt(v.serverCpuUs.baseline, 1)} (raw ${fmt(v.serverCpuUs.raw, 1)}); baseline/raw ${fmt(v.baselineRatioToRaw)}`,
+    );
   }
-  log(`  Redis calls per heartbeat: ${JSON.stringify(calls.perHeartbeat)}; EVALSHA ${fmt(calls.usecPerCall.evalsha, 1)} µs per call inside Redis`);
-  log(`  background Redis calls during the run (not per heartbeat): ${JSON.stringify(calls.background)}`);
+  log(
+    `  Redis calls per heartbeat: ${JSON.stringify(calls.perHeartbeat)}; EVALSHA ${fmt(calls.usecPerCall.evalsha, 1)} µs per call inside Redis`,
+  );
+  log(
+    `  background Redis calls during the run (not per heartbeat): ${JSON.stringify(calls.background)}`,
+  );
   return result;
 }
 
@@ -445,25 +521,53 @@ async function phaseClosedLoop(ctx) {
  * it does not move with whatever else the machine runs, so it is the figure to compare builds by.
  */
 async function phaseCpu(ctx) {
-  log(`\n## CPU per heartbeat at ${CPU_RATE}/s offered (open loop, ${SEARCH_STEP_S} s × ${ROUNDS} rounds per server)`);
+  log(
+    `\n## CPU per heartbeat at ${CPU_RATE}/s offered (open loop, ${SEARCH_STEP_S} s × ${ROUNDS} rounds per server)`,
+  );
   await warmUp(ctx);
   const runs = Object.fromEntries(ctx.servers.map((name) => [name, []]));
   for (let round = 0; round < ROUNDS; round++) {
     for (const name of ctx.servers) {
-      const r = await measured(ctx, ctx[name].pid, () => openLoop({ port: ctx[name].port, token: TOKEN,
-        rate: CPU_RATE, durationS: SEARCH_STEP_S, nextBody: ctx.mix[name] }), (x) => x.completed);
+      const r = await measured(
+        ctx,
+        ctx[name].pid,
+        () =>
+          openLoop({
+            port: ctx[name].port,
+            token: TOKEN,
+            rate: CPU_RATE,
+            durationS: SEARCH_STEP_S,
+            nextBody: ctx.mix[name],
+          }),
+        (x) => x.completed,
+      );
       const { cpu } = r;
-      runs[name].push({ serverUs: cpu.usPerRequest.server, redisUs: cpu.usPerRequest.redis, p50: r.latency.p50,
-        p99: r.latency.p99, othersCores: cpu.othersCores, non2xx: r.non2xx, errors: r.errors });
-      log(`  ${name.padEnd(8)} round ${round + 1}: server ${fmt(cpu.usPerRequest.server, 1)} µs/heartbeat, redis ${fmt(cpu.usPerRequest.redis, 1)}; p50 ${fmt(r.latency.p50)} p99 ${fmt(r.latency.p99)} ms; other processes ${fmt(cpu.othersCores)} cores`);
+      runs[name].push({
+        serverUs: cpu.usPerRequest.server,
+        redisUs: cpu.usPerRequest.redis,
+        p50: r.latency.p50,
+        p99: r.latency.p99,
+        othersCores: cpu.othersCores,
+        non2xx: r.non2xx,
+        errors: r.errors,
+      });
+      log(
+        `  ${name.padEnd(8)} round ${round + 1}: server ${fmt(cpu.usPerRequest.server, 1)} µs/heartbeat, redis ${fmt(cpu.usPerRequest.redis, 1)}; p50 ${fmt(r.latency.p50)} p99 ${fmt(r.latency.p99)} ms; other processes ${fmt(cpu.othersCores)} cores`,
+      );
     }
   }
-  const serverUs = Object.fromEntries(ctx.servers.map((n) => [n, median(runs[n].map((r) => r.serverUs))]));
+  const serverUs = Object.fromEntries(
+    ctx.servers.map((n) => [n, median(runs[n].map((r) => r.serverUs))]),
+  );
   const out = { rate: CPU_RATE, serverUs, rawOverUsher: serverUs.raw / serverUs.usher, runs };
-  log(`  median server CPU per heartbeat: ${ctx.servers.map((n) => `${n} ${fmt(serverUs[n], 1)} µs`).join(', ')}; raw/usher ${fmt(out.rawOverUsher)}`);
+  log(
+    `  median server CPU per heartbeat: ${ctx.servers.map((n) => `${n} ${fmt(serverUs[n], 1)} µs`).join(', ')}; raw/usher ${fmt(out.rawOverUsher)}`,
+  );
   if (serverUs.baseline) {
     out.usherOverBaseline = serverUs.usher / serverUs.baseline;
-    log(`  usher vs baseline: ${fmt(serverUs.usher - serverUs.baseline, 1)} µs per heartbeat (${fmt((out.usherOverBaseline - 1) * 100, 1)} %)`);
+    log(
+      `  usher vs baseline: ${fmt(serverUs.usher - serverUs.baseline, 1)} µs per heartbeat (${fmt((out.usherOverBaseline - 1) * 100, 1)} %)`,
+    );
   }
   return out;
 }
@@ -474,19 +578,40 @@ async function phaseCpu(ctx) {
  * round's p99 is printed and kept).
  */
 async function phaseOpenLoop(ctx) {
-  log(`\n## open loop: ${RATE}/s offered for ${DURATION_S} s × ${ROUNDS} rounds per server, 90/8/2 mix`);
+  log(
+    `\n## open loop: ${RATE}/s offered for ${DURATION_S} s × ${ROUNDS} rounds per server, 90/8/2 mix`,
+  );
   await warmUp(ctx);
   // Steady state first: the same rate, unmeasured, so round 1 does not pay for the ramp.
   for (const name of ctx.servers) {
-    await openLoop({ port: ctx[name].port, token: TOKEN, rate: RATE, durationS: WARMUP_S, nextBody: ctx.mix[name] });
+    await openLoop({
+      port: ctx[name].port,
+      token: TOKEN,
+      rate: RATE,
+      durationS: WARMUP_S,
+      nextBody: ctx.mix[name],
+    });
   }
   const runs = Object.fromEntries(ctx.servers.map((name) => [name, []]));
   for (let round = 0; round < ROUNDS; round++) {
     for (const [name, target] of ctx.servers.map((n) => [n, ctx[n]])) {
-      const r = await measured(ctx, target.pid, () => openLoop({ port: target.port, token: TOKEN, rate: RATE,
-        durationS: DURATION_S, nextBody: ctx.mix[name] }), (x) => x.completed);
+      const r = await measured(
+        ctx,
+        target.pid,
+        () =>
+          openLoop({
+            port: target.port,
+            token: TOKEN,
+            rate: RATE,
+            durationS: DURATION_S,
+            nextBody: ctx.mix[name],
+          }),
+        (x) => x.completed,
+      );
       runs[name].push(r);
-      log(`  ${name.padEnd(8)} round ${round + 1}: achieved ${int(r.achieved)}/s  p50 ${fmt(r.latency.p50)}  p99 ${fmt(r.latency.p99)}  p99.9 ${fmt(r.latency.p999)}  max ${fmt(r.latency.max)} ms  (p99 from schedule ${fmt(r.fromSchedule.p99)}, service ${fmt(r.serviceLatency.p99)})  non-2xx ${r.non2xx}  unanswered ${r.errors}  connections ${r.maxConnectionsUsed}`);
+      log(
+        `  ${name.padEnd(8)} round ${round + 1}: achieved ${int(r.achieved)}/s  p50 ${fmt(r.latency.p50)}  p99 ${fmt(r.latency.p99)}  p99.9 ${fmt(r.latency.p999)}  max ${fmt(r.latency.max)} ms  (p99 from schedule ${fmt(r.fromSchedule.p99)}, service ${fmt(r.serviceLatency.p99)})  non-2xx ${r.non2xx}  unanswered ${r.errors}  connections ${r.maxConnectionsUsed}`,
+      );
       log(`           ${formatCpu(r.cpu)}`);
     }
   }
@@ -494,8 +619,11 @@ async function phaseOpenLoop(ctx) {
   for (const name of ctx.servers) {
     const p99s = runs[name].map((r) => r.latency.p99);
     const m = median(p99s);
-    out[name] = { ...runs[name].find((r) => r.latency.p99 === m), roundP99s: p99s,
-      anyFailed: runs[name].some((r) => r.errors > 0 || r.non2xx > 0) };
+    out[name] = {
+      ...runs[name].find((r) => r.latency.p99 === m),
+      roundP99s: p99s,
+      anyFailed: runs[name].some((r) => r.errors > 0 || r.non2xx > 0),
+    };
     log(`  ${name}: median p99 ${fmt(m)} ms (rounds ${p99s.map((x) => fmt(x)).join(', ')})`);
   }
   return out;
@@ -506,7 +634,9 @@ async function phaseOpenLoop(ctx) {
  * for the SPEC's 5,000/s, this is the figure that still compares usher with the raw handler.
  */
 async function phaseSearch(ctx, openLoopResults, closedLoopResults) {
-  log(`\n## highest offered rate with p99 < ${P99_TARGET_MS} ms (${SEARCH_STEPS} steps of ${SEARCH_STEP_S} s per server)`);
+  log(
+    `\n## highest offered rate with p99 < ${P99_TARGET_MS} ms (${SEARCH_STEPS} steps of ${SEARCH_STEP_S} s per server)`,
+  );
   await warmUp(ctx);
   const out = {};
   for (const name of ctx.servers) {
@@ -523,12 +653,32 @@ async function searchRate(ctx, name, atRate, ceiling) {
   const steps = [];
   const passes = (r) => r.latency.p99 < P99_TARGET_MS && r.errors === 0 && r.non2xx === 0;
   const tryRate = async (rate) => {
-    const r = await measured(ctx, target.pid, () => openLoop({ port: target.port, token: TOKEN,
-      rate: Math.round(rate), durationS: SEARCH_STEP_S, nextBody: ctx.mix[name] }), (x) => x.completed);
+    const r = await measured(
+      ctx,
+      target.pid,
+      () =>
+        openLoop({
+          port: target.port,
+          token: TOKEN,
+          rate: Math.round(rate),
+          durationS: SEARCH_STEP_S,
+          nextBody: ctx.mix[name],
+        }),
+      (x) => x.completed,
+    );
     const { cpu } = r;
-    steps.push({ rate: Math.round(rate), p50: r.latency.p50, p99: r.latency.p99, achieved: r.achieved,
-      pass: passes(r), othersCores: cpu.othersCores, stealCores: cpu.stealCores });
-    log(`  ${name.padEnd(8)} ${int(rate)}/s: p50 ${fmt(r.latency.p50)}  p99 ${fmt(r.latency.p99)} ms  achieved ${int(r.achieved)}/s  ${passes(r) ? 'pass' : 'miss'}  (other processes ${fmt(cpu.othersCores)} cores, steal ${fmt(cpu.stealCores)})`);
+    steps.push({
+      rate: Math.round(rate),
+      p50: r.latency.p50,
+      p99: r.latency.p99,
+      achieved: r.achieved,
+      pass: passes(r),
+      othersCores: cpu.othersCores,
+      stealCores: cpu.stealCores,
+    });
+    log(
+      `  ${name.padEnd(8)} ${int(rate)}/s: p50 ${fmt(r.latency.p50)}  p99 ${fmt(r.latency.p99)} ms  achieved ${int(r.achieved)}/s  ${passes(r) ? 'pass' : 'miss'}  (other processes ${fmt(cpu.othersCores)} cores, steal ${fmt(cpu.stealCores)})`,
+    );
     return passes(r);
   };
   // Bracket the answer (up by 25 % while passing, down by 30 % while missing), then bisect.
@@ -552,14 +702,20 @@ async function searchRate(ctx, name, atRate, ceiling) {
     if (await tryRate(rate)) good = Math.round(rate);
     else bad = Math.round(rate);
   }
-  return { highestPassingRate: Math.round(good), lowestMissingRate: Number.isFinite(bad) ? Math.round(bad) : null, steps };
+  return {
+    highestPassingRate: Math.round(good),
+    lowestMissingRate: Number.isFinite(bad) ? Math.round(bad) : null,
+    steps,
+  };
 }
 
 /** SPEC §9: 100 parallel admissions for one user across 3 instances, limit 2, 100 rounds. */
 async function phaseAdmission(ctx) {
   const rounds = QUICK ? 20 : 100;
   const parallel = 100;
-  log(`\n## over-admission: ${parallel} parallel admissions per user over 3 usher instances, limit 2, ${rounds} rounds`);
+  log(
+    `\n## over-admission: ${parallel} parallel admissions per user over 3 usher instances, limit 2, ${rounds} rounds`,
+  );
   const extra = [
     await startUsher(ctx.runDir, ctx.redisUrl, ctx.plansFile, { name: 'usher-2' }),
     await startUsher(ctx.runDir, ctx.redisUrl, ctx.plansFile, { name: 'usher-3' }),
@@ -588,8 +744,18 @@ async function phaseAdmission(ctx) {
     await Promise.all(extra.map((u) => u.stop()));
   }
   const wrong = admittedPerRound.filter((n) => n !== 2).length;
-  log(`  rounds with exactly 2 admitted: ${rounds - wrong}/${rounds}  (max admitted in a round: ${Math.max(...admittedPerRound)}, non-200: ${non200})`);
-  return { rounds, parallel, instances: 3, limit: 2, roundsWrong: wrong, maxAdmitted: Math.max(...admittedPerRound), non200 };
+  log(
+    `  rounds with exactly 2 admitted: ${rounds - wrong}/${rounds}  (max admitted in a round: ${Math.max(...admittedPerRound)}, non-200: ${non200})`,
+  );
+  return {
+    rounds,
+    parallel,
+    instances: 3,
+    limit: 2,
+    roundsWrong: wrong,
+    maxAdmitted: Math.max(...admittedPerRound),
+    non200,
+  };
 }
 
 /**
@@ -600,8 +766,13 @@ async function phaseAdmission(ctx) {
  */
 async function startScalePoint(ctx, sessions) {
   const label = `scale-${sessions}`;
-  const redisHandle = await startRedis({ logFile: join(ctx.runDir, `redis-${label}.log`), args: REDIS_ARGS });
-  const usher = await startUsher(ctx.runDir, redisHandle.url, ctx.plansFile, { name: `usher-${label}` });
+  const redisHandle = await startRedis({
+    logFile: join(ctx.runDir, `redis-${label}.log`),
+    args: REDIS_ARGS,
+  });
+  const usher = await startUsher(ctx.runDir, redisHandle.url, ctx.plansFile, {
+    name: `usher-${label}`,
+  });
   await sleep(500); // usher's own keys (plans, queues) are in the baseline, not per session
   const baseline = await usedMemory(redisHandle.client);
   const pop = { users: sessions / 2, perUser: 2, releasePool: 0 };
@@ -616,28 +787,54 @@ async function startScalePoint(ctx, sessions) {
     },
   });
   const unexpected = Object.keys(load.decisions).filter((k) => k !== 'allow/admitted');
-  if (unexpected.length) throw new Error(`bulk load: unexpected answers ${JSON.stringify(load.decisions)}`);
+  if (unexpected.length)
+    throw new Error(`bulk load: unexpected answers ${JSON.stringify(load.decisions)}`);
   await sleep(500);
   const memory = await usedMemory(redisHandle.client);
   const keys = await redisHandle.client.dbsize();
   const renewals = ctx.renewalsOver(pop);
   // JIT warm-up on renewals only: the mix would add sessions to the point.
-  await openLoop({ port: usher.port, token: TOKEN, rate: SCALE_RATE, durationS: WARMUP_S, nextBody: renewals });
-  log(`  ${int(sessions)} live sessions: loaded in ${fmt(load.seconds, 1)} s (${int(load.rate)}/s), used_memory ${fmt(memory / 2 ** 20, 1)} MiB → ${fmt((memory - baseline) / sessions, 0)} B/session`);
+  await openLoop({
+    port: usher.port,
+    token: TOKEN,
+    rate: SCALE_RATE,
+    durationS: WARMUP_S,
+    nextBody: renewals,
+  });
+  log(
+    `  ${int(sessions)} live sessions: loaded in ${fmt(load.seconds, 1)} s (${int(load.rate)}/s), used_memory ${fmt(memory / 2 ** 20, 1)} MiB → ${fmt((memory - baseline) / sessions, 0)} B/session`,
+  );
   return { sessions, redisHandle, usher, load, baseline, memory, keys, renewals, rounds: [] };
 }
 
 async function phaseScale(ctx) {
-  log(`\n## scale: renewals at ${SCALE_RATE}/s for ${DURATION_S} s × ${ROUNDS} rounds with ${int(SCALE_SMALL)} and ${int(SCALE_LARGE)} live sessions (2 per user), each point its own redis-server and usher, rounds alternating`);
+  log(
+    `\n## scale: renewals at ${SCALE_RATE}/s for ${DURATION_S} s × ${ROUNDS} rounds with ${int(SCALE_SMALL)} and ${int(SCALE_LARGE)} live sessions (2 per user), each point its own redis-server and usher, rounds alternating`,
+  );
   const pair = [];
-  for (const sessions of [SCALE_SMALL, SCALE_LARGE]) pair.push(await startScalePoint(ctx, sessions));
+  for (const sessions of [SCALE_SMALL, SCALE_LARGE])
+    pair.push(await startScalePoint(ctx, sessions));
   for (let round = 0; round < ROUNDS; round++) {
     // small, large; then large, small: neither point always runs first
     for (const p of round % 2 === 0 ? pair : [...pair].reverse()) {
-      const r = await measured(ctx, p.usher.pid, () => openLoop({ port: p.usher.port, token: TOKEN,
-        rate: SCALE_RATE, durationS: DURATION_S, nextBody: p.renewals }), (x) => x.completed, p.redisHandle.pid);
+      const r = await measured(
+        ctx,
+        p.usher.pid,
+        () =>
+          openLoop({
+            port: p.usher.port,
+            token: TOKEN,
+            rate: SCALE_RATE,
+            durationS: DURATION_S,
+            nextBody: p.renewals,
+          }),
+        (x) => x.completed,
+        p.redisHandle.pid,
+      );
       p.rounds.push(r);
-      log(`    round ${round + 1}, ${int(p.sessions)} sessions: p50 ${fmt(r.latency.p50)} p99 ${fmt(r.latency.p99)} ms, non-2xx ${r.non2xx}, unanswered ${r.errors}; ${formatCpu(r.cpu)}`);
+      log(
+        `    round ${round + 1}, ${int(p.sessions)} sessions: p50 ${fmt(r.latency.p50)} p99 ${fmt(r.latency.p99)} ms, non-2xx ${r.non2xx}, unanswered ${r.errors}; ${formatCpu(r.cpu)}`,
+      );
     }
   }
   const points = pair.map((p) => {
@@ -646,26 +843,44 @@ async function phaseScale(ctx) {
     return {
       liveSessions: p.sessions,
       keys: p.keys,
-      load: { sessions: p.load.sessions, seconds: Number(p.load.seconds.toFixed(1)), perSecond: Math.round(p.load.rate) },
+      load: {
+        sessions: p.load.sessions,
+        seconds: Number(p.load.seconds.toFixed(1)),
+        perSecond: Math.round(p.load.rate),
+      },
       baselineUsedMemory: p.baseline,
       usedMemoryBytes: p.memory,
       bytesPerSession: (p.memory - p.baseline) / p.sessions,
-      renewals: { offered: SCALE_RATE, achieved: r.achieved, p50: r.latency.p50, p99: r.latency.p99, roundP99s, p999: r.latency.p999,
-        non2xx: p.rounds.reduce((n, x) => n + x.non2xx, 0), errors: p.rounds.reduce((n, x) => n + x.errors, 0), cpu: r.cpu },
+      renewals: {
+        offered: SCALE_RATE,
+        achieved: r.achieved,
+        p50: r.latency.p50,
+        p99: r.latency.p99,
+        roundP99s,
+        p999: r.latency.p999,
+        non2xx: p.rounds.reduce((n, x) => n + x.non2xx, 0),
+        errors: p.rounds.reduce((n, x) => n + x.errors, 0),
+        cpu: r.cpu,
+      },
     };
   });
   const [small, large] = pair;
   const keysOfUser = ctx.script.userKeys(USHER_PREFIX, userIdOf(0));
   const client = large.redisHandle.client;
-  const described = async (key) => `${await client.type(key)} (${await client.object('ENCODING', key)})`;
+  const described = async (key) =>
+    `${await client.type(key)} (${await client.object('ENCODING', key)})`;
   const storage = `${await described(keysOfUser.entries)} + ${await described(keysOfUser.details)}`;
   // Each round's large ÷ small p99, the two runs of a round minutes apart at most.
   const roundRatios = large.rounds.map((x, i) => x.latency.p99 / small.rounds[i].latency.p99);
   const p99Ratio = points[1].renewals.p99 / points[0].renewals.p99;
   for (const p of points) {
-    log(`  ${int(p.liveSessions)} live sessions: p99 ${fmt(p.renewals.p99)} ms (median of rounds ${p.renewals.roundP99s.map((x) => fmt(x)).join(', ')}), p50 ${fmt(p.renewals.p50)} ms`);
+    log(
+      `  ${int(p.liveSessions)} live sessions: p99 ${fmt(p.renewals.p99)} ms (median of rounds ${p.renewals.roundP99s.map((x) => fmt(x)).join(', ')}), p50 ${fmt(p.renewals.p50)} ms`,
+    );
   }
-  log(`  p99 ratio ${fmt(p99Ratio)}× (per round ${roundRatios.map((x) => fmt(x)).join(', ')}); a user's sessions are stored as ${storage}`);
+  log(
+    `  p99 ratio ${fmt(p99Ratio)}× (per round ${roundRatios.map((x) => fmt(x)).join(', ')}); a user's sessions are stored as ${storage}`,
+  );
   for (const p of pair) {
     await p.usher.stop();
     p.redisHandle.client.disconnect();
@@ -676,11 +891,20 @@ async function phaseScale(ctx) {
 
 /** Redis CPU per script call: usher's renewal and churner against the minimal sorted-set script. */
 async function phaseRedisCost(ctx) {
-  log(`\n## Redis CPU per script call (INFO commandstats), same Redis, rounds interleaved, minimum of rounds`);
-  const cost = await measureRedisCost(ctx.redis, ctx.script, { prefix: 'cost', rounds: QUICK ? 2 : 5 });
+  log(
+    `\n## Redis CPU per script call (INFO commandstats), same Redis, rounds interleaved, minimum of rounds`,
+  );
+  const cost = await measureRedisCost(ctx.redis, ctx.script, {
+    prefix: 'cost',
+    rounds: QUICK ? 2 : 5,
+  });
   const us = cost.usPerCall;
-  log(`  usher renewal ${fmt(us.renewal)} µs, minimal sorted-set renewal ${fmt(us.minimal)} µs → ${fmt(cost.renewalOverMinimal)}x`);
-  log(`  usher churner (new session id each call, evict-oldest) ${fmt(us.churn)} µs → ${fmt(cost.churnOverRenewal)}x the renewal`);
+  log(
+    `  usher renewal ${fmt(us.renewal)} µs, minimal sorted-set renewal ${fmt(us.minimal)} µs → ${fmt(cost.renewalOverMinimal)}x`,
+  );
+  log(
+    `  usher churner (new session id each call, evict-oldest) ${fmt(us.churn)} µs → ${fmt(cost.churnOverRenewal)}x the renewal`,
+  );
   return cost;
 }
 
@@ -691,36 +915,88 @@ async function phaseRedisCost(ctx) {
  */
 async function phaseChurn(ctx) {
   const requests = QUICK ? 2_000 : CHURN_REQUESTS;
-  log(`\n## churn: renewals of other users at ${int(CHURN_RATE)}/s for ${DURATION_S} s, without and with one user sending ${int(requests)} new sessions`);
+  log(
+    `\n## churn: renewals of other users at ${int(CHURN_RATE)}/s for ${DURATION_S} s, without and with one user sending ${int(requests)} new sessions`,
+  );
   const pop = { users: 5_000, perUser: 2, releasePool: 0 };
   await bulkLoad(ctx.redis, ctx.script, pop, { prefix: USHER_PREFIX, firstUser: 0 });
   const renewals = ctx.renewalsOver(pop);
   const churner = `churner-${ctx.startedAt}`;
   let n = 0;
-  const churnBody = () => JSON.stringify({ userId: churner, drm: 'widevine', messageType: 'license-request',
-    sessionId: `churn-${n++}`, deviceId: 'loop-device', contentId: 'title', plan: 'churn' });
-  await openLoop({ port: ctx.usher.port, token: TOKEN, rate: CHURN_RATE, durationS: WARMUP_S, nextBody: renewals });
+  const churnBody = () =>
+    JSON.stringify({
+      userId: churner,
+      drm: 'widevine',
+      messageType: 'license-request',
+      sessionId: `churn-${n++}`,
+      deviceId: 'loop-device',
+      contentId: 'title',
+      plan: 'churn',
+    });
+  await openLoop({
+    port: ctx.usher.port,
+    token: TOKEN,
+    rate: CHURN_RATE,
+    durationS: WARMUP_S,
+    nextBody: renewals,
+  });
   const runs = { without: [], with: [] };
   for (let round = 0; round < ROUNDS; round++) {
-    runs.without.push(await openLoop({ port: ctx.usher.port, token: TOKEN, rate: CHURN_RATE, durationS: DURATION_S, nextBody: renewals }));
+    runs.without.push(
+      await openLoop({
+        port: ctx.usher.port,
+        token: TOKEN,
+        rate: CHURN_RATE,
+        durationS: DURATION_S,
+        nextBody: renewals,
+      }),
+    );
     const [others, churn] = await Promise.all([
-      openLoop({ port: ctx.usher.port, token: TOKEN, rate: CHURN_RATE, durationS: DURATION_S, nextBody: renewals }),
-      openLoop({ port: ctx.usher.port, token: TOKEN, rate: Math.round(requests / DURATION_S), durationS: DURATION_S, nextBody: churnBody }),
+      openLoop({
+        port: ctx.usher.port,
+        token: TOKEN,
+        rate: CHURN_RATE,
+        durationS: DURATION_S,
+        nextBody: renewals,
+      }),
+      openLoop({
+        port: ctx.usher.port,
+        token: TOKEN,
+        rate: Math.round(requests / DURATION_S),
+        durationS: DURATION_S,
+        nextBody: churnBody,
+      }),
     ]);
     runs.with.push({ ...others, churn });
-    log(`  round ${round + 1}: others' p99 ${fmt(runs.without.at(-1).latency.p99)} ms without, ${fmt(others.latency.p99)} ms with the churner (${int(churn.completed)} requests, non-2xx ${churn.non2xx}); others non-2xx ${others.non2xx}`);
+    log(
+      `  round ${round + 1}: others' p99 ${fmt(runs.without.at(-1).latency.p99)} ms without, ${fmt(others.latency.p99)} ms with the churner (${int(churn.completed)} requests, non-2xx ${churn.non2xx}); others non-2xx ${others.non2xx}`,
+    );
   }
   const keys = ctx.script.userKeys(USHER_PREFIX, churner);
   let churnerBytes = 0;
-  for (const key of [keys.entries, keys.details]) churnerBytes += Number(await ctx.redis.call('MEMORY', 'USAGE', key)) || 0;
+  for (const key of [keys.entries, keys.details])
+    churnerBytes += Number(await ctx.redis.call('MEMORY', 'USAGE', key)) || 0;
   const entries = await ctx.redis.zcard(keys.entries);
   const p99Without = median(runs.without.map((r) => r.latency.p99));
   const p99With = median(runs.with.map((r) => r.latency.p99));
   const degraded = (await heartbeatsByReason(ctx.usher).catch(() => ({}))).degraded ?? 0;
-  log(`  others' p99 (median of rounds) ${fmt(p99Without)} → ${fmt(p99With)} ms (${fmt(p99With / p99Without)}x); the churner holds ${entries} entries, ${int(churnerBytes)} B; degraded answers so far ${degraded}`);
-  return { requests, rate: CHURN_RATE, p99Without, p99With, p99Ratio: p99With / p99Without,
-    roundP99s: { without: runs.without.map((r) => r.latency.p99), with: runs.with.map((r) => r.latency.p99) },
-    churnerEntries: entries, churnerBytes, degraded };
+  log(
+    `  others' p99 (median of rounds) ${fmt(p99Without)} → ${fmt(p99With)} ms (${fmt(p99With / p99Without)}x); the churner holds ${entries} entries, ${int(churnerBytes)} B; degraded answers so far ${degraded}`,
+  );
+  return {
+    requests,
+    rate: CHURN_RATE,
+    p99Without,
+    p99With,
+    p99Ratio: p99With / p99Without,
+    roundP99s: {
+      without: runs.without.map((r) => r.latency.p99),
+      with: runs.with.map((r) => r.latency.p99),
+    },
+    churnerEntries: entries,
+    churnerBytes,
+    degraded,
+  };
 }
 
 // ---- summary -----------------------------------------------------------------------------------
@@ -729,60 +1005,105 @@ function summaryRows(results) {
   const rows = [];
   // A quick run's single short rounds move ±20 %: its verdicts only show the bench works.
   const row = (target, measured, pass, note = '') =>
-    rows.push({ target, measured, verdict: pass === undefined ? 'n/a' : pass ? 'PASS' : 'MISS',
-      note: QUICK && pass !== undefined ? [note, 'quick run: indicative only'].filter(Boolean).join('; ') : note });
+    rows.push({
+      target,
+      measured,
+      verdict: pass === undefined ? 'n/a' : pass ? 'PASS' : 'MISS',
+      note:
+        QUICK && pass !== undefined
+          ? [note, 'quick run: indicative only'].filter(Boolean).join('; ')
+          : note,
+    });
   const c = results.closedLoop;
   if (c) {
-    row('throughput usher ≥ 1.1 × raw (closed loop, median of round ratios)',
-      `${fmt(c.pairedRatio)} (rounds ${c.roundRatios.map((x) => fmt(x)).join(' / ')})`, c.pairedRatio >= 1.1,
-      `median rounds ${int(c.usher.rps)} vs ${int(c.raw.rps)} req/s`);
+    row(
+      'throughput usher ≥ 1.1 × raw (closed loop, median of round ratios)',
+      `${fmt(c.pairedRatio)} (rounds ${c.roundRatios.map((x) => fmt(x)).join(' / ')})`,
+      c.pairedRatio >= 1.1,
+      `median rounds ${int(c.usher.rps)} vs ${int(c.raw.rps)} req/s`,
+    );
   }
   const cpu = results.cpu;
   if (cpu) {
-    row(`  server CPU per heartbeat at ${int(cpu.rate)}/s: raw ÷ usher`, `${fmt(cpu.rawOverUsher)} (${fmt(cpu.serverUs.usher, 1)} vs ${fmt(cpu.serverUs.raw, 1)} µs)`,
-      undefined, 'informational: the noise-robust companion figure');
+    row(
+      `  server CPU per heartbeat at ${int(cpu.rate)}/s: raw ÷ usher`,
+      `${fmt(cpu.rawOverUsher)} (${fmt(cpu.serverUs.usher, 1)} vs ${fmt(cpu.serverUs.raw, 1)} µs)`,
+      undefined,
+      'informational: the noise-robust companion figure',
+    );
   }
   const o = results.openLoop;
   if (o) {
-    row(`p99 < ${P99_TARGET_MS} ms at ${int(RATE)}/s offered (open loop, median round)`, `${fmt(o.usher.latency.p99)} ms (p50 ${fmt(o.usher.latency.p50)})`,
+    row(
+      `p99 < ${P99_TARGET_MS} ms at ${int(RATE)}/s offered (open loop, median round)`,
+      `${fmt(o.usher.latency.p99)} ms (p50 ${fmt(o.usher.latency.p50)})`,
       o.usher.latency.p99 < P99_TARGET_MS && !o.usher.anyFailed,
-      `rounds ${o.usher.roundP99s.map((x) => fmt(x)).join(' / ')}; raw ${fmt(o.raw.latency.p99)} (${o.raw.roundP99s.map((x) => fmt(x)).join(' / ')}) ms`);
+      `rounds ${o.usher.roundP99s.map((x) => fmt(x)).join(' / ')}; raw ${fmt(o.raw.latency.p99)} (${o.raw.roundP99s.map((x) => fmt(x)).join(' / ')}) ms`,
+    );
   }
   const s = results.search;
   if (s) {
-    row(`highest rate with p99 < ${P99_TARGET_MS} ms: usher ÷ raw`,
+    row(
+      `highest rate with p99 < ${P99_TARGET_MS} ms: usher ÷ raw`,
       `${fmt(s.usher.highestPassingRate / s.raw.highestPassingRate)} (${int(s.usher.highestPassingRate)} vs ${int(s.raw.highestPassingRate)}/s)`,
-      undefined, 'informational: what the box allows either server');
+      undefined,
+      'informational: what the box allows either server',
+    );
   }
   const sc = results.scale;
   if (sc) {
     const [small, large] = sc.points;
-    row(`p99 flat: ${int(large.liveSessions)} vs ${int(small.liveSessions)} live sessions (≤ 1.2×)`,
-      `${fmt(sc.p99Ratio)}× (${fmt(large.renewals.p99)} vs ${fmt(small.renewals.p99)} ms)`, sc.p99Ratio <= 1.2,
-      large.liveSessions < 1_000_000 ? `${int(large.liveSessions)}, not 1 M` : '');
-    row('Redis memory ≤ 350 B per live session', `${fmt(large.bytesPerSession, 0)} B at ${int(large.liveSessions)}`,
-      large.bytesPerSession <= 350, `Redis defaults; sessions as ${sc.storage}`);
+    row(
+      `p99 flat: ${int(large.liveSessions)} vs ${int(small.liveSessions)} live sessions (≤ 1.2×)`,
+      `${fmt(sc.p99Ratio)}× (${fmt(large.renewals.p99)} vs ${fmt(small.renewals.p99)} ms)`,
+      sc.p99Ratio <= 1.2,
+      large.liveSessions < 1_000_000 ? `${int(large.liveSessions)}, not 1 M` : '',
+    );
+    row(
+      'Redis memory ≤ 350 B per live session',
+      `${fmt(large.bytesPerSession, 0)} B at ${int(large.liveSessions)}`,
+      large.bytesPerSession <= 350,
+      `Redis defaults; sessions as ${sc.storage}`,
+    );
   }
   const rc = results.redisCost;
   if (rc) {
-    row('Redis µs per renewal ≤ 1.3 × minimal sorted-set script', `${fmt(rc.renewalOverMinimal)} (${fmt(rc.usPerCall.renewal)} vs ${fmt(rc.usPerCall.minimal)} µs)`,
-      rc.renewalOverMinimal <= 1.3, 'INFO commandstats, minimum of rounds');
-    row("churn: the churner's Redis µs per call ≤ 2 × steady renewal", `${fmt(rc.churnOverRenewal)} (${fmt(rc.usPerCall.churn)} µs)`,
-      rc.churnOverRenewal <= 2);
+    row(
+      'Redis µs per renewal ≤ 1.3 × minimal sorted-set script',
+      `${fmt(rc.renewalOverMinimal)} (${fmt(rc.usPerCall.renewal)} vs ${fmt(rc.usPerCall.minimal)} µs)`,
+      rc.renewalOverMinimal <= 1.3,
+      'INFO commandstats, minimum of rounds',
+    );
+    row(
+      "churn: the churner's Redis µs per call ≤ 2 × steady renewal",
+      `${fmt(rc.churnOverRenewal)} (${fmt(rc.usPerCall.churn)} µs)`,
+      rc.churnOverRenewal <= 2,
+    );
   }
   const ch = results.churn;
   if (ch) {
-    row(`churn: other users' p99 ≤ 2 × without (${int(ch.requests)} new sessions)`, `${fmt(ch.p99Ratio)} (${fmt(ch.p99With)} vs ${fmt(ch.p99Without)} ms)`,
-      ch.p99Ratio <= 2 && ch.degraded === 0, `churner holds ${ch.churnerEntries} entries, ${int(ch.churnerBytes)} B`);
+    row(
+      `churn: other users' p99 ≤ 2 × without (${int(ch.requests)} new sessions)`,
+      `${fmt(ch.p99Ratio)} (${fmt(ch.p99With)} vs ${fmt(ch.p99Without)} ms)`,
+      ch.p99Ratio <= 2 && ch.degraded === 0,
+      `churner holds ${ch.churnerEntries} entries, ${int(ch.churnerBytes)} B`,
+    );
   }
   const a = results.admission;
   if (a) {
-    row(`zero over-admission (${a.parallel} parallel × ${a.rounds} rounds, 3 instances, limit 2)`,
-      `${a.rounds - a.roundsWrong}/${a.rounds} rounds exact, max ${a.maxAdmitted}`, a.roundsWrong === 0 && a.non200 === 0);
+    row(
+      `zero over-admission (${a.parallel} parallel × ${a.rounds} rounds, 3 instances, limit 2)`,
+      `${a.rounds - a.roundsWrong}/${a.rounds} rounds exact, max ${a.maxAdmitted}`,
+      a.roundsWrong === 0 && a.non200 === 0,
+    );
   }
   if (c?.redisCalls) {
     const evalsha = c.redisCalls.perHeartbeat.evalsha ?? 0;
-    row('one script call per heartbeat (SPEC §6)', `${fmt(evalsha, 3)} EVALSHA/heartbeat`, Math.abs(evalsha - 1) < 0.01);
+    row(
+      'one script call per heartbeat (SPEC §6)',
+      `${fmt(evalsha, 3)} EVALSHA/heartbeat`,
+      Math.abs(evalsha - 1) < 0.01,
+    );
   }
   return rows;
 }
@@ -793,7 +1114,8 @@ function printTable(rows) {
     widths[0] = Math.max(widths[0], r.target.length);
     widths[1] = Math.max(widths[1], r.measured.length);
   }
-  const line = (a, b, c, d) => `${a.padEnd(widths[0])}  ${b.padEnd(widths[1])}  ${c.padEnd(5)} ${d}`;
+  const line = (a, b, c, d) =>
+    `${a.padEnd(widths[0])}  ${b.padEnd(widths[1])}  ${c.padEnd(5)} ${d}`;
   log(line('SPEC §9 target', 'measured', 'ok?', ''));
   log(line('-'.repeat(widths[0]), '-'.repeat(widths[1]), '-----', ''));
   for (const r of rows) log(line(r.target, r.measured, r.verdict, r.note));
@@ -805,51 +1127,110 @@ async function main() {
   installExitHandlers();
   const startedAt = Date.now();
   const build = ensureBuild();
-  const { loadUsherScript, BENCH_PLANS, plansYaml, mix, body, userId, sessionId, deviceId, contentId, prng } =
-    await import('./lib/workload.mjs');
+  const {
+    loadUsherScript,
+    BENCH_PLANS,
+    plansYaml,
+    mix,
+    body,
+    userId,
+    sessionId,
+    deviceId,
+    contentId,
+    prng,
+  } = await import('./lib/workload.mjs');
   userIdOf = userId;
-  const runDir = join(ROOT, '.bench', `run-${new Date(startedAt).toISOString().replace(/[:.]/g, '-')}`);
+  const runDir = join(
+    ROOT,
+    '.bench',
+    `run-${new Date(startedAt).toISOString().replace(/[:.]/g, '-')}`,
+  );
   mkdirSync(runDir, { recursive: true });
   const plansFile = join(runDir, 'plans.yaml');
   writeFileSync(plansFile, plansYaml(BENCH_PLANS));
   const script = loadUsherScript(USHER_ROOT);
   const info = machine();
-  log(`usher bench: ${info.nproc} CPUs (${info.cpuModel}), node ${info.node}, redis ${info.redis}, autocannon ${info.autocannon}`);
-  log(`mode ${QUICK ? 'QUICK' : 'full'}: ${DURATION_S} s per phase, phases ${[...PHASES].join(',')}; usher ${USHER_ROOT} (${build}); artifacts in ${relative(ROOT, runDir)}`);
+  log(
+    `usher bench: ${info.nproc} CPUs (${info.cpuModel}), node ${info.node}, redis ${info.redis}, autocannon ${info.autocannon}`,
+  );
+  log(
+    `mode ${QUICK ? 'QUICK' : 'full'}: ${DURATION_S} s per phase, phases ${[...PHASES].join(',')}; usher ${USHER_ROOT} (${build}); artifacts in ${relative(ROOT, runDir)}`,
+  );
 
   const redisHandle = await startRedis({ logFile: join(runDir, 'redis.log'), args: REDIS_ARGS });
   const redis = redisHandle.client;
   const usher = await startUsher(runDir, redisHandle.url, plansFile, { profile: PROFILE });
   const raw = await startRaw(runDir, redisHandle.url, { profile: PROFILE });
   if (BASELINE_ROOT && !existsSync(join(BASELINE_ROOT, 'dist', 'main.js'))) {
-    throw new Error(`BENCH_BASELINE_ROOT: ${BASELINE_ROOT}/dist/main.js is missing (npm run build there)`);
+    throw new Error(
+      `BENCH_BASELINE_ROOT: ${BASELINE_ROOT}/dist/main.js is missing (npm run build there)`,
+    );
   }
   const baseline = BASELINE_ROOT
-    ? await startUsher(runDir, redisHandle.url, plansFile, { name: 'baseline', root: BASELINE_ROOT, prefix: BASELINE_PREFIX })
+    ? await startUsher(runDir, redisHandle.url, plansFile, {
+        name: 'baseline',
+        root: BASELINE_ROOT,
+        prefix: BASELINE_PREFIX,
+      })
     : null;
   await parityCheck(usher, raw);
-  log(`redis ${redisHandle.url}, usher ${usher.url} (pid ${usher.pid}), raw ${raw.url} (pid ${raw.pid}); parity check passed`);
+  log(
+    `redis ${redisHandle.url}, usher ${usher.url} (pid ${usher.pid}), raw ${raw.url} (pid ${raw.pid}); parity check passed`,
+  );
 
   const ctx = {
-    startedAt, runDir, plansFile, script, redis, profileWindows: {}, warm: new Set(), redisUrl: redisHandle.url, redisPid: redisHandle.pid, usher, raw,
+    startedAt,
+    runDir,
+    plansFile,
+    script,
+    redis,
+    profileWindows: {},
+    warm: new Set(),
+    redisUrl: redisHandle.url,
+    redisPid: redisHandle.pid,
+    usher,
+    raw,
     baseline,
     servers: ['usher', ...(baseline ? ['baseline'] : []), 'raw'],
-    mix: Object.fromEntries(['usher', 'baseline', 'raw'].map((n) => [n, mix(MIX_POPULATION, { seed: 7 })])),
+    mix: Object.fromEntries(
+      ['usher', 'baseline', 'raw'].map((n) => [n, mix(MIX_POPULATION, { seed: 7 })]),
+    ),
     renewalsOver: (pop) => {
       const random = prng(11);
       return () => {
         const u = Math.floor(random() * pop.users);
         const j = Math.floor(random() * pop.perUser);
-        return body('license-renewal', userId(u), sessionId(u, j), deviceId(u, j), contentId(u * pop.perUser + j));
+        return body(
+          'license-renewal',
+          userId(u),
+          sessionId(u, j),
+          deviceId(u, j),
+          contentId(u * pop.perUser + j),
+        );
       };
     },
   };
-  const results = { startedAt: new Date(startedAt).toISOString(), quick: QUICK, machine: info, usherRoot: USHER_ROOT,
+  const results = {
+    startedAt: new Date(startedAt).toISOString(),
+    quick: QUICK,
+    machine: info,
+    usherRoot: USHER_ROOT,
     baselineRoot: BASELINE_ROOT,
-    settings: { durationS: DURATION_S, warmupS: WARMUP_S, connections: CONNECTIONS, rate: RATE, scaleRate: SCALE_RATE,
-      scaleSessions: [SCALE_SMALL, SCALE_LARGE], rounds: ROUNDS, population: MIX_POPULATION,
+    settings: {
+      durationS: DURATION_S,
+      warmupS: WARMUP_S,
+      connections: CONNECTIONS,
+      rate: RATE,
+      scaleRate: SCALE_RATE,
+      scaleSessions: [SCALE_SMALL, SCALE_LARGE],
+      rounds: ROUNDS,
+      population: MIX_POPULATION,
       usherNodeFlags: USHER_NODE_FLAGS,
-      rawAutoPipelining: env.BENCH_RAW_AUTOPIPELINING === '1', redisArgs: REDIS_ARGS, quietWaitS: QUIET_WAIT_S } };
+      rawAutoPipelining: env.BENCH_RAW_AUTOPIPELINING === '1',
+      redisArgs: REDIS_ARGS,
+      quietWaitS: QUIET_WAIT_S,
+    },
+  };
 
   if (['closed', 'cpu', 'open', 'search'].some((p) => PHASES.has(p))) {
     const prefixes = { usher: USHER_PREFIX, raw: RAW_PREFIX, baseline: BASELINE_PREFIX };
@@ -869,8 +1250,10 @@ async function main() {
       await ctx[name].stop();
       const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
       if (!file) continue;
-      const summary = summarizeProfile(JSON.parse(readFileSync(join(dir, file), 'utf8')),
-        { ...(ctx.profileWindows[name] ?? {}), top: 40 });
+      const summary = summarizeProfile(JSON.parse(readFileSync(join(dir, file), 'utf8')), {
+        ...(ctx.profileWindows[name] ?? {}),
+        top: 40,
+      });
       results.profiles[name] = { file: relative(ROOT, join(dir, file)), ...summary };
       log(`\n## ${name} CPU profile (closed-loop window): ${relative(ROOT, join(dir, file))}`);
       log(formatProfileSummary(summary));
@@ -879,16 +1262,22 @@ async function main() {
     const heartbeats = (name) => results.closedLoop?.rounds[name]?.[0]?.requests;
     const names = Object.keys(results.profiles).filter((n) => heartbeats(n));
     if (names.length) {
-      const origins = [...new Set(names.flatMap((n) => results.profiles[n].origins.map((o) => o.what)))];
+      const origins = [
+        ...new Set(names.flatMap((n) => results.profiles[n].origins.map((o) => o.what))),
+      ];
       const perHeartbeat = (n, what) =>
-        ((results.profiles[n].origins.find((o) => o.what === what)?.ms ?? 0) * 1000) / heartbeats(n);
+        ((results.profiles[n].origins.find((o) => o.what === what)?.ms ?? 0) * 1000) /
+        heartbeats(n);
       results.profileByOrigin = origins.map((what) => ({
-        origin: what, ...Object.fromEntries(names.map((n) => [n, Number(perHeartbeat(n, what).toFixed(2))])),
+        origin: what,
+        ...Object.fromEntries(names.map((n) => [n, Number(perHeartbeat(n, what).toFixed(2))])),
       }));
       log(`\n## self time per heartbeat by origin, µs (closed loop, first round)`);
       log(`  ${'origin'.padEnd(28)}${names.map((n) => n.padStart(9)).join('')}`);
       for (const row of results.profileByOrigin) {
-        log(`  ${row.origin.slice(0, 27).padEnd(28)}${names.map((n) => fmt(row[n], 1).padStart(9)).join('')}`);
+        log(
+          `  ${row.origin.slice(0, 27).padEnd(28)}${names.map((n) => fmt(row[n], 1).padStart(9)).join('')}`,
+        );
       }
     }
     ctx.usher = await startUsher(runDir, redisHandle.url, plansFile);
@@ -908,7 +1297,9 @@ async function main() {
     const degraded = (await heartbeatsByReason(ctx[name]).catch(() => ({}))).degraded ?? 0;
     if (degraded > 0) {
       (results.degraded ??= {})[name] = degraded;
-      log(`\nWARNING: ${name} answered ${int(degraded)} heartbeats 'degraded' (Redis did not decide): its figures are not valid`);
+      log(
+        `\nWARNING: ${name} answered ${int(degraded)} heartbeats 'degraded' (Redis did not decide): its figures are not valid`,
+      );
     }
   }
   results.machine.loadAverageAtEnd = loadavg().map((l) => Number(l.toFixed(2)));
@@ -918,7 +1309,9 @@ async function main() {
   mkdirSync(resultsDir, { recursive: true });
   writeFileSync(join(resultsDir, 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);
 
-  log(`\n## summary (${info.nproc} CPUs, ${info.cpuModel}; load average ${info.loadAverageAtStart.join(' ')} → ${results.machine.loadAverageAtEnd.join(' ')}; ${results.elapsedSeconds} s)`);
+  log(
+    `\n## summary (${info.nproc} CPUs, ${info.cpuModel}; load average ${info.loadAverageAtStart.join(' ')} → ${results.machine.loadAverageAtEnd.join(' ')}; ${results.elapsedSeconds} s)`,
+  );
   printTable(results.summary);
   log(`\nfigures: bench/results/latest.json`);
 }

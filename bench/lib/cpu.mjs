@@ -22,7 +22,12 @@ function processTicks(pid) {
 
 function machineTicks() {
   try {
-    const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+    const cpu = readFileSync('/proc/stat', 'utf8')
+      .split('\n')[0]
+      .trim()
+      .split(/\s+/)
+      .slice(1)
+      .map(Number);
     const idle = cpu[3] + (cpu[4] ?? 0);
     const steal = cpu[7] ?? 0;
     const total = cpu.slice(0, 8).reduce((a, b) => a + b, 0);

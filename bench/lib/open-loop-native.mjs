@@ -53,8 +53,17 @@ export function buildNativeLoadGenerator() {
 let seq = 0;
 
 /** openLoop() of open-loop.mjs (same options, same result), by the native generator. */
-export async function openLoopNative({ host = '127.0.0.1', port, path = '/v1/heartbeats', token, rate,
-  durationS, nextBody, maxConnections = 256, warmConnections = 16 }) {
+export async function openLoopNative({
+  host = '127.0.0.1',
+  port,
+  path = '/v1/heartbeats',
+  token,
+  rate,
+  durationS,
+  nextBody,
+  maxConnections = 256,
+  warmConnections = 16,
+}) {
   const binary = buildNativeLoadGenerator();
   const total = Math.ceil(rate * durationS);
   const bodies = new Array(total);
@@ -66,9 +75,24 @@ export async function openLoopNative({ host = '127.0.0.1', port, path = '/v1/hea
   const file = join(tmpdir(), `usher-openloop-${process.pid}-${Date.now()}-${seq++}.bodies`);
   await writeFile(file, bodies.length ? `${bodies.join('\n')}\n` : '');
   try {
-    const args = ['--host', host, '--port', String(port), '--path', path, '--rate', String(rate),
-      '--duration', String(durationS), '--max-connections', String(maxConnections),
-      '--warm-connections', String(warmConnections), '--bodies', file];
+    const args = [
+      '--host',
+      host,
+      '--port',
+      String(port),
+      '--path',
+      path,
+      '--rate',
+      String(rate),
+      '--duration',
+      String(durationS),
+      '--max-connections',
+      String(maxConnections),
+      '--warm-connections',
+      String(warmConnections),
+      '--bodies',
+      file,
+    ];
     if (token) args.push('--token', token);
     const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'inherit'] });
     const kill = () => child.kill('SIGKILL'); // never outlives the bench (it also has PDEATHSIG)

@@ -51,7 +51,9 @@ function nativeGenerator() {
     buildNativeLoadGenerator();
     return true;
   } catch (err) {
-    process.stderr.write(`open-loop: native load generator unavailable (${err.message}); using the JS one\n`);
+    process.stderr.write(
+      `open-loop: native load generator unavailable (${err.message}); using the JS one\n`,
+    );
     return false;
   }
 }
@@ -70,9 +72,19 @@ export function openLoop(options) {
 }
 
 /** The JS generator (BENCH_LOADGEN=js, or no C compiler). */
-export async function openLoopJs({ host = '127.0.0.1', port, path = '/v1/heartbeats', token, rate,
-  durationS, nextBody, maxConnections = 256, warmConnections = 16 }) {
-  const head = `POST ${path} HTTP/1.1\r\nHost: ${host}:${port}\r\nConnection: keep-alive\r\n` +
+export async function openLoopJs({
+  host = '127.0.0.1',
+  port,
+  path = '/v1/heartbeats',
+  token,
+  rate,
+  durationS,
+  nextBody,
+  maxConnections = 256,
+  warmConnections = 16,
+}) {
+  const head =
+    `POST ${path} HTTP/1.1\r\nHost: ${host}:${port}\r\nConnection: keep-alive\r\n` +
     (token ? `Authorization: Bearer ${token}\r\n` : '') +
     'Content-Type: application/json\r\nContent-Length: ';
   const total = Math.ceil(rate * durationS);
@@ -188,7 +200,7 @@ export async function openLoopJs({ host = '127.0.0.1', port, path = '/v1/heartbe
   });
   const issuedNs = now();
   const drainUntil = Date.now() + DRAIN_MS;
-  while ((completed + errors < total) && Date.now() < drainUntil) {
+  while (completed + errors < total && Date.now() < drainUntil) {
     await new Promise((r) => setTimeout(r, 5));
   }
   const maxConnectionsUsed = all.size;

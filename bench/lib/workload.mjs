@@ -26,7 +26,13 @@ export function plansYaml(plans = BENCH_PLANS) {
   const lines = [`defaultPlan: ${plans[0].name}`, 'plans:'];
   for (const p of plans) {
     lines.push(`  ${p.name}:`);
-    for (const field of ['maxStreams', 'countBy', 'onLimit', 'renewalIntervalSeconds', 'graceSeconds']) {
+    for (const field of [
+      'maxStreams',
+      'countBy',
+      'onLimit',
+      'renewalIntervalSeconds',
+      'graceSeconds',
+    ]) {
       lines.push(`    ${field}: ${p[field]}`);
     }
   }
@@ -49,9 +55,25 @@ export function loadUsherScript(root) {
   const require = createRequire(join(dist, 'main.js'));
   const { encodePlanTable } = require('./plans/plan-registry.js');
   const { userKeys, scriptKeys } = require('./sessions/session-keys.js');
-  const { loadSessionScripts, heartbeatScriptArgs, fastRenewalPlan, fastRenewal } = require('./sessions/heartbeat-script.js');
+  const {
+    loadSessionScripts,
+    heartbeatScriptArgs,
+    fastRenewalPlan,
+    fastRenewal,
+  } = require('./sessions/heartbeat-script.js');
   const { licensePolicy } = require('./heartbeat/license-policy.js');
-  if (![encodePlanTable, userKeys, scriptKeys, loadSessionScripts, heartbeatScriptArgs, fastRenewalPlan, fastRenewal, licensePolicy].every((f) => typeof f === 'function')) {
+  if (
+    ![
+      encodePlanTable,
+      userKeys,
+      scriptKeys,
+      loadSessionScripts,
+      heartbeatScriptArgs,
+      fastRenewalPlan,
+      fastRenewal,
+      licensePolicy,
+    ].every((f) => typeof f === 'function')
+  ) {
     throw new Error('dist/ no longer exports what bench/lib/workload.mjs needs: update it');
   }
   const lua = loadSessionScripts().usherHeartbeat;
@@ -60,8 +82,14 @@ export function loadUsherScript(root) {
   const args = (prefix, heartbeat, plans = BENCH_PLANS) => {
     if (!tables.has(plans)) tables.set(plans, encodePlanTable(plans));
     const plan = plans.find((p) => p.name === heartbeat.plan) ?? plans[0];
-    return heartbeatScriptArgs(prefix, heartbeat, plans[0].name, tables.get(plans), DEFAULT_BOUNDS,
-      fastRenewalPlan(heartbeat, plan));
+    return heartbeatScriptArgs(
+      prefix,
+      heartbeat,
+      plans[0].name,
+      tables.get(plans),
+      DEFAULT_BOUNDS,
+      fastRenewalPlan(heartbeat, plan),
+    );
   };
   return { lua, numberOfKeys, args, encodePlanTable, userKeys, licensePolicy, fastRenewal };
 }
@@ -137,7 +165,13 @@ export function mix(pop, { renewals = 0.9, admissions = 0.08, seed = 1 } = {}) {
       counts.renewal++;
       const u = Math.floor(random() * pop.users);
       const j = Math.floor(random() * pop.perUser);
-      return body('license-renewal', userId(u), sessionId(u, j), deviceId(u, j), contentId(u * pop.perUser + j));
+      return body(
+        'license-renewal',
+        userId(u),
+        sessionId(u, j),
+        deviceId(u, j),
+        contentId(u * pop.perUser + j),
+      );
     }
     if (r < renewals + admissions) {
       counts.admission++;
@@ -147,7 +181,13 @@ export function mix(pop, { renewals = 0.9, admissions = 0.08, seed = 1 } = {}) {
     }
     counts.release++;
     const n = released++ % pop.releasePool;
-    return body('license-release', userId(n % pop.users), releaseSessionId(n), deviceId(n % pop.users, 7), contentId(n));
+    return body(
+      'license-release',
+      userId(n % pop.users),
+      releaseSessionId(n),
+      deviceId(n % pop.users, 7),
+      contentId(n),
+    );
   };
   next.counts = counts;
   return next;
