@@ -24,8 +24,6 @@
 //                      machine to use < 0.15 cores, and measure a run again (twice at most) when
 //                      they took > 0.25 cores during it, keeping the least disturbed attempt
 //                      (default 0: measure once; noise reported)
-//   BENCH_LOADGEN=js   the JavaScript open-loop client instead of the C one (bench/lib/openloop.c,
-//                      compiled with cc on first use; the JS one also runs when there is no cc)
 //   BENCH_RAW_AUTOPIPELINING=1  raw references with ioredis auto-pipelining (usher has none: its
 //                      hot connection coalesces writes itself; default: ioredis defaults)
 //   BENCH_SKIP_BUILD=1 use dist/ as it is (default: npm run build when src/ is newer)
@@ -43,7 +41,7 @@ import { closedLoop } from './lib/closed-loop.mjs';
 import { cpuMeter } from './lib/cpu.mjs';
 import { bulkLoad } from './lib/loader.mjs';
 import { measureRedisCost } from './lib/redis-cost.mjs';
-import { openLoop } from './lib/open-loop.mjs';
+import { buildOpenLoop, openLoop } from './lib/open-loop.mjs';
 import {
   freePort,
   installExitHandlers,
@@ -1127,6 +1125,8 @@ async function main() {
   installExitHandlers();
   const startedAt = Date.now();
   const build = ensureBuild();
+  // The C load generator is built (or found missing) before any server starts or run is metered.
+  if (['cpu', 'open', 'search', 'churn', 'scale'].some((p) => PHASES.has(p))) buildOpenLoop();
   const {
     loadUsherScript,
     BENCH_PLANS,
