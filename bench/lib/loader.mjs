@@ -13,12 +13,12 @@ export async function bulkLoad(
   client,
   script,
   pop,
-  { prefix, plans = BENCH_PLANS, firstUser = 0, onProgress } = {},
+  { prefix, plans = BENCH_PLANS, onProgress } = {},
 ) {
   const sha = await client.script('LOAD', script.lua);
   const decisions = {};
   const started = process.hrtime.bigint();
-  const source = populationSessions(pop, firstUser);
+  const source = populationSessions(pop);
   let done = 0;
   let exhausted = false;
 

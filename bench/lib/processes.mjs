@@ -18,7 +18,7 @@ export function freePort() {
   });
 }
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** Spawns a child whose output goes to logFile; it is killed when the bench exits. */
 export function startChild(name, command, args, { env, logFile, cwd } = {}) {
