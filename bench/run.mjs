@@ -1,6 +1,6 @@
 // npm run bench: measures usher's performance targets on this machine, in one invocation
 // (docs/performance.md). Starts its own redis-server on a free loopback port, usher
-// (dist/main.js) and the raw reference (raw-server.mjs), runs the phases of BENCH_PHASES
+// (dist/main.js) and the raw and floor references (reference-server.mjs), runs the phases of BENCH_PHASES
 // (bench/phases/, in the order below), prints one summary table and writes every figure to
 // bench/results/latest.json. The BENCH_* variables are read in config.mjs.
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -21,16 +21,28 @@ import { scalePhase } from './phases/scale.mjs';
 import { searchPhase } from './phases/search.mjs';
 import { collectProfiles } from './profiles.mjs';
 import { machine, report, settings } from './report.mjs';
-import { ensureBuild, heartbeatsByReason, parityCheck, startRaw, startUsher } from './servers.mjs';
+import {
+  ensureBuild,
+  heartbeatsByReason,
+  parityCheck,
+  startReference,
+  startUsher,
+} from './servers.mjs';
 
 /** The servers the closed-loop, cpu, open and search phases compare, in the order they run. */
-const serversOf = (config) => ['usher', ...(config.baselineRoot ? ['baseline'] : []), 'raw'];
+const serversOf = (config) => [
+  'usher',
+  ...(config.baselineRoot ? ['baseline'] : []),
+  'raw',
+  'floor',
+];
 /** The servers BENCH_PROFILE profiles (the baseline is not). */
-const PROFILED = ['usher', 'raw'];
+const PROFILED = ['usher', 'raw', 'floor'];
 
 async function startServers(ctx, { profile = false } = {}) {
   ctx.targets.usher = await startUsher(ctx, { profile });
-  ctx.targets.raw = await startRaw(ctx, { profile });
+  ctx.targets.raw = await startReference(ctx, 'raw', { profile });
+  ctx.targets.floor = await startReference(ctx, 'floor', { profile });
 }
 
 async function setUp(config, startedAt, runDir) {
@@ -70,17 +82,18 @@ async function setUp(config, startedAt, runDir) {
       prefix: PREFIXES.baseline,
     });
   }
-  await parityCheck(ctx.targets.usher, ctx.targets.raw);
-  const { usher, raw } = ctx.targets;
-  log(
-    `redis ${ctx.redisUrl}, usher ${usher.url} (pid ${usher.pid}), raw ${raw.url} (pid ${raw.pid}); parity check passed`,
-  );
+  await parityCheck(ctx.targets);
+  const started = ctx.servers.map((n) => `${n} ${ctx.targets[n].url} (pid ${ctx.targets[n].pid})`);
+  log(`redis ${ctx.redisUrl}, ${started.join(', ')}; parity check passed`);
   return ctx;
 }
 
-/** Each compared server's own copy of the mix's population, under its own key prefix. */
+/**
+ * Each compared server's own copy of the mix's population, under its own key prefix (the floor
+ * reads nothing, so it needs none).
+ */
 async function preload(ctx) {
-  for (const name of ctx.servers) {
+  for (const name of ctx.servers.filter((n) => n !== 'floor')) {
     // The baseline may store sessions in another layout: load it with its own script.
     const script = name === 'baseline' ? loadUsherScript(ctx.config.baselineRoot) : ctx.script;
     const load = await bulkLoad(ctx.redis, script, MIX_POPULATION, { prefix: PREFIXES[name] });

@@ -1,6 +1,7 @@
 // The servers under test, each its own child process on a free loopback port: usher (dist/main.js
-// of BENCH_USHER_ROOT, or of BENCH_BASELINE_ROOT for the baseline) and the raw reference
-// (raw-server.mjs). Also what the bench asks of them: a heartbeat, usher's decision counts.
+// of BENCH_USHER_ROOT, or of BENCH_BASELINE_ROOT for the baseline) and the raw and floor
+// references (reference-server.mjs). Also what the bench asks of them: a heartbeat, usher's
+// decision counts.
 import { execSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -69,28 +70,31 @@ export async function startUsher(
   return { ...handle, port, url: `http://127.0.0.1:${port}` };
 }
 
-/** The raw reference (raw-server.mjs), running the script of the usher under test. */
-export async function startRaw({ config, runDir, redisUrl }, { profile = false } = {}) {
-  const name = 'raw';
+/**
+ * A reference server (reference-server.mjs): `mode` raw runs the script of the usher under test,
+ * floor one SET per request. Named by its mode.
+ */
+export async function startReference({ config, runDir, redisUrl }, mode, { profile = false } = {}) {
   const port = await freePort();
   const args = [
-    ...profileArgs(runDir, name, profile),
+    ...profileArgs(runDir, mode, profile),
     ...config.referenceNodeFlags,
-    join(config.root, 'bench', 'raw-server.mjs'),
+    join(config.root, 'bench', 'reference-server.mjs'),
   ];
-  const handle = startChild(name, process.execPath, args, {
+  const handle = startChild(mode, process.execPath, args, {
     cwd: config.root,
-    logFile: join(runDir, `${name}.log`),
+    logFile: join(runDir, `${mode}.log`),
     env: {
       NODE_ENV: 'production',
-      RAW_PORT: String(port),
-      RAW_ROOT: config.usherRoot,
+      REFERENCE_MODE: mode,
+      REFERENCE_PORT: String(port),
+      REFERENCE_ROOT: config.usherRoot,
       REDIS_URL: redisUrl,
-      RAW_KEY_PREFIX: PREFIXES.raw,
-      RAW_AUTOPIPELINING: config.referenceAutoPipelining ? '1' : '0',
+      REFERENCE_KEY_PREFIX: PREFIXES[mode],
+      REFERENCE_AUTOPIPELINING: config.referenceAutoPipelining ? '1' : '0',
     },
   });
-  await waitForHttp(name, `http://127.0.0.1:${port}/health`, handle);
+  await waitForHttp(mode, `http://127.0.0.1:${port}/health`, handle);
   return { ...handle, port, url: `http://127.0.0.1:${port}` };
 }
 
@@ -104,8 +108,11 @@ export async function post(url, body, token = TOKEN) {
   return { status: res.status, body: await res.json() };
 }
 
-/** usher and raw answer the same heartbeat with the same shape and decision (else the ratio lies). */
-export async function parityCheck(usher, raw) {
+/**
+ * usher and raw answer the same heartbeat with the same shape and decision (else the ratio lies);
+ * the floor allows each.
+ */
+export async function parityCheck({ usher, raw, floor }) {
   const hb = (messageType) => ({
     userId: 'parity-user',
     drm: 'widevine',
@@ -136,8 +143,12 @@ export async function parityCheck(usher, raw) {
       );
     }
   }
+  const f = await post(floor.url, hb('license-renewal'));
+  if (f.status !== 200 || f.body.decision !== 'allow') {
+    problems.push(`floor: HTTP ${f.status} ${JSON.stringify(f.body)}`);
+  }
   if (problems.length) {
-    throw new Error(`usher and raw answer differently:\n  ${problems.join('\n  ')}`);
+    throw new Error(`the servers answer differently:\n  ${problems.join('\n  ')}`);
   }
 }
 

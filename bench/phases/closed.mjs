@@ -1,6 +1,6 @@
 // closed: maximum throughput. autocannon keeps BENCH_CONNECTIONS connections busy against each
 // server in turn, rounds interleaved; the round with the median throughput is reported, and the
-// verdict is the median of the per-round usher ÷ raw ratios. usher's first run also counts the
+// verdicts are the medians of the per-round usher ÷ raw and usher ÷ floor ratios. usher's first run also counts the
 // Redis commands per heartbeat (INFO commandstats) and its decisions (/metrics).
 import { TOKEN } from '../config.mjs';
 import { closedLoop } from '../lib/closed-loop.mjs';
@@ -104,7 +104,12 @@ export async function closedPhase(ctx) {
   delete first.commandStats;
   delete first.reasons;
 
-  const result = { usher: pick(runs.usher), raw: pick(runs.raw), rounds: runs };
+  const result = {
+    usher: pick(runs.usher),
+    raw: pick(runs.raw),
+    floor: pick(runs.floor),
+    rounds: runs,
+  };
   result.redisCalls = calls;
   result.usherReasons = reasons;
   if (runs.baseline) {
@@ -122,10 +127,15 @@ export async function closedPhase(ctx) {
   result.ratio = result.usher.rps / result.raw.rps;
   result.roundRatios = roundRatios(runs, 'raw');
   result.pairedRatio = median(result.roundRatios);
+  result.floorRoundRatios = roundRatios(runs, 'floor');
+  result.floorPairedRatio = median(result.floorRoundRatios);
   // Noise-robust companion figure: server CPU per heartbeat, raw ÷ usher (1.0 = as lean as raw).
   result.cpuEfficiencyRatio = serverCpu(runs.raw) / serverCpu(runs.usher);
   log(
     `  usher/raw throughput ratio: ${fmt(result.pairedRatio)} (median of rounds ${result.roundRatios.join(', ')}; of the median rounds ${fmt(result.ratio)}); server CPU per heartbeat raw/usher: ${fmt(result.cpuEfficiencyRatio)}`,
+  );
+  log(
+    `  usher/floor throughput ratio: ${fmt(result.floorPairedRatio)} (median of rounds ${result.floorRoundRatios.join(', ')}); server CPU per heartbeat usher ${fmt(serverCpu(runs.usher), 1)} µs, floor ${fmt(serverCpu(runs.floor), 1)} µs`,
   );
   log(`  decisions during the usher run: ${JSON.stringify(reasons)}`);
   if (result.versusBaseline) {

@@ -33,9 +33,16 @@ export async function cpuPhase(ctx) {
   const serverUs = Object.fromEntries(
     ctx.servers.map((n) => [n, median(runs[n].map((r) => r.serverUs))]),
   );
-  const out = { rate: config.cpuRate, serverUs, rawOverUsher: serverUs.raw / serverUs.usher, runs };
+  const out = {
+    rate: config.cpuRate,
+    serverUs,
+    rawOverUsher: serverUs.raw / serverUs.usher,
+    usherOverRaw: serverUs.usher / serverUs.raw,
+    usherOverFloor: serverUs.usher / serverUs.floor,
+    runs,
+  };
   log(
-    `  median server CPU per heartbeat: ${ctx.servers.map((n) => `${n} ${fmt(serverUs[n], 1)} µs`).join(', ')}; raw/usher ${fmt(out.rawOverUsher)}`,
+    `  median server CPU per heartbeat: ${ctx.servers.map((n) => `${n} ${fmt(serverUs[n], 1)} µs`).join(', ')}; usher/raw ${fmt(out.usherOverRaw)}, usher/floor ${fmt(out.usherOverFloor)}`,
   );
   if (serverUs.baseline) {
     out.usherOverBaseline = serverUs.usher / serverUs.baseline;
