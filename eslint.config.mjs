@@ -4,8 +4,18 @@ import tseslint from 'typescript-eslint';
 import prettier from 'eslint-config-prettier';
 
 export default tseslint.config(
-  // scripts/*.mjs are linted too (.ci/run); bench/ not yet.
-  { ignores: ['dist/', 'node_modules/', 'coverage/', '**/*.mjs', '**/*.js', '!scripts/**/*.mjs'] },
+  // scripts/ and bench/ *.mjs are linted too (.ci/run).
+  {
+    ignores: [
+      'dist/',
+      'node_modules/',
+      'coverage/',
+      '**/*.mjs',
+      '**/*.js',
+      '!scripts/**/*.mjs',
+      '!bench/**/*.mjs',
+    ],
+  },
   eslint.configs.recommended,
   ...tseslint.configs.recommended,
   prettier,
@@ -20,11 +30,11 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/config/**/*.ts', 'src/main.ts', 'test/**/*.ts', 'bench/**/*.ts'],
+    files: ['src/config/**/*.ts', 'src/main.ts', 'test/**/*.ts'],
     rules: { 'no-restricted-properties': 'off' },
   },
   {
-    files: ['scripts/**/*.mjs'],
+    files: ['scripts/**/*.mjs', 'bench/**/*.mjs'],
     languageOptions: {
       sourceType: 'module',
       globals: {
@@ -32,6 +42,7 @@ export default tseslint.config(
         console: 'readonly',
         Buffer: 'readonly',
         URL: 'readonly',
+        fetch: 'readonly',
         setTimeout: 'readonly',
         clearTimeout: 'readonly',
       },

@@ -75,7 +75,8 @@ export function callersOf(profile, name, { depth = 4, top = 10 } = {}) {
 }
 
 export function formatProfileSummary(s) {
-  const row = (r) => `${r.pct.toFixed(1).padStart(6)} %  ${r.ms.toFixed(0).padStart(7)} ms  ${r.what}`;
+  const row = (r) =>
+    `${r.pct.toFixed(1).padStart(6)} %  ${r.ms.toFixed(0).padStart(7)} ms  ${r.what}`;
   return [
     `profile: ${s.totalMs.toFixed(0)} ms of samples`,
     'self time by origin:',
@@ -88,7 +89,9 @@ export function formatProfileSummary(s) {
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const [file, ...rest] = process.argv.slice(2);
   if (!file) {
-    process.stderr.write('usage: node bench/profile-summary.mjs <file.cpuprofile> [--top N] [--from us] [--to us]\n');
+    process.stderr.write(
+      'usage: node bench/profile-summary.mjs <file.cpuprofile> [--top N] [--from us] [--to us]\n',
+    );
     process.exit(2);
   }
   const opt = (name) => {
@@ -98,7 +101,9 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const profile = JSON.parse(readFileSync(file, 'utf8'));
   const callers = rest.indexOf('--callers');
   if (callers >= 0) {
-    for (const [chain, hits] of callersOf(profile, rest[callers + 1], { depth: opt('--depth') ?? 4 })) {
+    for (const [chain, hits] of callersOf(profile, rest[callers + 1], {
+      depth: opt('--depth') ?? 4,
+    })) {
       process.stdout.write(`${String(hits).padStart(7)} samples  < ${chain}\n`);
     }
     process.exit(0);

@@ -13,7 +13,9 @@ if (roots.length === 0) roots.push(resolve(dirname(fileURLToPath(import.meta.url
 const redis = await startRedis();
 try {
   for (const [v, root] of roots.entries()) {
-    const cost = await measureRedisCost(redis.client, loadUsherScript(root), { prefix: `cost${v}` });
+    const cost = await measureRedisCost(redis.client, loadUsherScript(root), {
+      prefix: `cost${v}`,
+    });
     const us = cost.usPerCall;
     process.stdout.write(
       `${root}\n  µs per EVALSHA (min of rounds): renewal ${us.renewal.toFixed(2)}, minimal sorted-set script ${us.minimal.toFixed(2)} ` +

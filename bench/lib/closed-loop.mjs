@@ -1,7 +1,7 @@
 // Closed-loop maximum throughput with autocannon: `connections` keep-alive connections, each
 // sending its next request as soon as the previous answer arrives.
 import autocannon from 'autocannon';
-import { summarize } from './open-loop.mjs';
+import { summarize } from './stats.mjs';
 
 /**
  * Runs autocannon against url for durationS with bodies from nextBody(). Latency percentiles

@@ -5,10 +5,10 @@ import { readFileSync } from 'node:fs';
 const TICKS_PER_SECOND = 100; // USER_HZ: 100 on every Linux ABI node runs on
 
 // For the bench's own pid, the CPU of its children that exited and were waited for (cutime +
-// cstime) counts too: the load generator may be a child (the native openloop, see
-// open-loop-native.mjs), which has exited, and been reaped, by the time the meter is read. The
-// long-running children (redis-server, usher, raw) are reaped only when the bench ends, so they do
-// not show in the deltas; they are metered by their own pids.
+// cstime) counts too: the open-loop load generator is a child (openloop, see open-loop.mjs), which
+// has exited, and been reaped, by the time the meter is read. The long-running children
+// (redis-server, usher, the references) are reaped only when the bench ends, so they do not show
+// in the deltas; they are metered by their own pids.
 function processTicks(pid) {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -22,7 +22,12 @@ function processTicks(pid) {
 
 function machineTicks() {
   try {
-    const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+    const cpu = readFileSync('/proc/stat', 'utf8')
+      .split('\n')[0]
+      .trim()
+      .split(/\s+/)
+      .slice(1)
+      .map(Number);
     const idle = cpu[3] + (cpu[4] ?? 0);
     const steal = cpu[7] ?? 0;
     const total = cpu.slice(0, 8).reduce((a, b) => a + b, 0);

@@ -9,11 +9,16 @@ const IN_FLIGHT = 4;
  * Admits every session of `pop` under `prefix`. Returns { sessions, seconds, decisions }.
  * `script` is loadUsherScript(); `client` an ioredis client on the bench's Redis.
  */
-export async function bulkLoad(client, script, pop, { prefix, plans = BENCH_PLANS, firstUser = 0, onProgress } = {}) {
+export async function bulkLoad(
+  client,
+  script,
+  pop,
+  { prefix, plans = BENCH_PLANS, onProgress } = {},
+) {
   const sha = await client.script('LOAD', script.lua);
   const decisions = {};
   const started = process.hrtime.bigint();
-  const source = populationSessions(pop, firstUser);
+  const source = populationSessions(pop);
   let done = 0;
   let exhausted = false;
 
@@ -29,7 +34,14 @@ export async function bulkLoad(client, script, pop, { prefix, plans = BENCH_PLAN
       }
       const [user, session, device, content] = item.value;
       // KEYS and ARGV exactly as SessionStore.heartbeat sends them.
-      const heartbeat = { userId: user, sessionId: session, deviceId: device, contentId: content, drm: 'widevine', release: false };
+      const heartbeat = {
+        userId: user,
+        sessionId: session,
+        deviceId: device,
+        contentId: content,
+        drm: 'widevine',
+        release: false,
+      };
       pipeline.evalsha(sha, script.numberOfKeys, ...script.args(prefix, heartbeat, plans));
     }
     return n ? pipeline : null;

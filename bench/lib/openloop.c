@@ -1,18 +1,16 @@
-// openloop: the bench's open-loop (wrk2-style) load generator in C, the same semantics and the
-// same JSON result as openLoop() in open-loop.mjs (read that file for what the figures mean).
-// The JS generator costs ~55-90 µs of CPU per request on the 2-vCPU bench box, which it shares
-// with the server under test and Redis; this one is a single-threaded epoll loop over
-// non-blocking keep-alive sockets and costs a fraction of that: a few µs of its own per request,
-// the rest being the kernel's loopback TCP and wake-ups, which any client pays.
+// openloop: the bench's open-loop (wrk2-style) load generator; open-loop.mjs runs it and says
+// what the three latencies mean. A single-threaded epoll loop over non-blocking keep-alive
+// sockets: a few µs of CPU of its own per request, the rest being the kernel's loopback TCP and
+// wake-ups, which any client pays (a Node client cost 55-90 µs per request on the 2-vCPU bench
+// box, which it shares with the server under test and Redis).
 //
 //   openloop --host H --port P --path /v1/heartbeats --token T --rate R --duration S
 //            --max-connections 256 --warm-connections 16 --bodies FILE
 //
-// Requests are picked up by a tick on every 1 ms boundary after the start (the JS's
-// setTimeout(tick, 1)); a tick that would find nothing due is slept through, which changes nothing
-// but the wake-ups. FILE holds one request body per line, used in order (wrapping around). One
-// JSON object goes to stdout; usage errors and an unreachable server exit non-zero with a message
-// on stderr.
+// Requests are picked up by a tick on every 1 ms boundary after the start; a tick that would find
+// nothing due is slept through, which changes nothing but the wake-ups. FILE holds one request
+// body per line, used in order (wrapping around). One JSON object goes to stdout; usage errors and
+// an unreachable server exit non-zero with a message on stderr.
 // Build: cc -O2 -o openloop openloop.c (Linux, libc only).
 #define _GNU_SOURCE
 #include <errno.h>
@@ -36,7 +34,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define TICK_NS 1000000LL        // the 1 ms tick of open-loop.mjs
+#define TICK_NS 1000000LL        // the 1 ms tick
 #define DRAIN_NS 5000000000LL    // answers are awaited up to 5 s after the last request is issued
 #define WARM_TIMEOUT_NS 10000000000LL
 #define READ_CHUNK 16384
@@ -48,7 +46,7 @@ enum { CONNECTING, OPEN };
 typedef struct conn {
   int fd;
   int state;
-  bool busy;     // a request is in flight (dueNs != 0 in the JS)
+  bool busy;     // a request is in flight
   bool dead;     // closed; freed after the current event batch
   bool want_out; // EPOLLOUT armed: part of the request is still unwritten
   int idle_pos;  // index in the idle stack, -1 when not idle
@@ -133,7 +131,7 @@ static conn_t *idle_pop(void) {
   return c;
 }
 
-static void idle_remove(conn_t *c) { // idle.splice(i, 1): the order of the others is kept
+static void idle_remove(conn_t *c) { // the order of the others is kept
   if (c->idle_pos < 0) return;
   memmove(&idle[c->idle_pos], &idle[c->idle_pos + 1], sizeof *idle * (idle_len - c->idle_pos - 1));
   idle_len--;
@@ -144,7 +142,7 @@ static void idle_remove(conn_t *c) { // idle.splice(i, 1): the order of the othe
 static void drop(conn_t *c) {
   if (c->dead) return;
   c->dead = true;
-  if (c->busy) socket_errors++; // the request in flight is lost (not retried, as in the JS)
+  if (c->busy) socket_errors++; // the request in flight is lost (not retried)
   c->busy = false;
   if (c->state == CONNECTING) opening--;
   else open_count--;
@@ -278,7 +276,7 @@ static void on_connected(conn_t *c) {
   if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0) err = errno;
   if (err) {
     last_connect_error = err;
-    drop(c); // a failed connect: the waiting requests stay queued (as in the JS)
+    drop(c); // a failed connect: the waiting requests stay queued
     return;
   }
   c->state = OPEN;
@@ -680,7 +678,7 @@ int main(int argc, char **argv) {
     bury();
   }
   int max_used = open_count;
-  // Closed by us, as the JS destroys its sockets: what is still in flight counts in errors only.
+  // Closed by us: what is still in flight counts in errors only.
   while (live) {
     live->busy = false;
     drop(live);

@@ -18,7 +18,7 @@ export function freePort() {
   });
 }
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** Spawns a child whose output goes to logFile; it is killed when the bench exits. */
 export function startChild(name, command, args, { env, logFile, cwd } = {}) {
@@ -109,17 +109,39 @@ export async function startRedis({ logFile, args = [] } = {}) {
   const handle = startChild(
     'redis-server',
     'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
-      '--protected-mode', 'yes', '--logfile', '', ...args],
+    [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--protected-mode',
+      'yes',
+      '--logfile',
+      '',
+      ...args,
+    ],
     { logFile },
   );
   const url = `redis://127.0.0.1:${port}`;
-  const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => 100 });
+  const client = new Redis(url, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => 100,
+  });
   client.on('error', () => undefined);
-  await waitFor('redis-server', async () => {
-    if (client.status === 'wait') await client.connect();
-    return (await client.ping()) === 'PONG';
-  }, 10_000, handle);
+  await waitFor(
+    'redis-server',
+    async () => {
+      if (client.status === 'wait') await client.connect();
+      return (await client.ping()) === 'PONG';
+    },
+    10_000,
+    handle,
+  );
   return { ...handle, port, url, client };
 }
 

@@ -31,14 +31,19 @@ async function usecPerEvalsha(client, calls) {
  * Measures the three figures for `script` (loadUsherScript()) on `client`'s Redis, on keys under
  * `prefix` of their own. Returns µs per call for each and the two ratios the targets name.
  */
-export async function measureRedisCost(client, script, { prefix = 'cost', users = 5_000, rounds = 5, batches = 5, batch = 2_000 } = {}) {
+export async function measureRedisCost(
+  client,
+  script,
+  { prefix = 'cost', users = 5_000, rounds = 5, batches = 5, batch = 2_000 } = {},
+) {
   const pop = { users, perUser: 2, releasePool: 0 };
   await bulkLoad(client, script, pop, { prefix });
   const usherSha = await client.script('LOAD', script.lua);
   const minimalSha = await client.script('LOAD', MINIMAL_RENEWAL_LUA);
   const minimalKey = (u) => `${prefix}m:{${userId(u)}}`;
   for (let u = 0; u < users; u++) {
-    for (let j = 0; j < 2; j++) await client.evalsha(minimalSha, 1, minimalKey(u), sessionId(u, j), TTL_MS);
+    for (let j = 0; j < 2; j++)
+      await client.evalsha(minimalSha, 1, minimalKey(u), sessionId(u, j), TTL_MS);
   }
   const churner = `${prefix}-churner`;
   let churned = 0;
@@ -47,9 +52,18 @@ export async function measureRedisCost(client, script, { prefix = 'cost', users 
     for (let i = 0; i < batch; i++) {
       const u = (b * batch + i) % users;
       const j = i & 1;
-      p.evalsha(usherSha, script.numberOfKeys, ...script.args(prefix, {
-        userId: userId(u), sessionId: sessionId(u, j), deviceId: deviceId(u, j), contentId: contentId(u * 2 + j),
-        drm: 'widevine', release: false }));
+      p.evalsha(
+        usherSha,
+        script.numberOfKeys,
+        ...script.args(prefix, {
+          userId: userId(u),
+          sessionId: sessionId(u, j),
+          deviceId: deviceId(u, j),
+          contentId: contentId(u * 2 + j),
+          drm: 'widevine',
+          release: false,
+        }),
+      );
     }
     return p;
   };
@@ -64,9 +78,19 @@ export async function measureRedisCost(client, script, { prefix = 'cost', users 
   const churn = () => () => {
     const p = client.pipeline();
     for (let i = 0; i < batch; i++) {
-      p.evalsha(usherSha, script.numberOfKeys, ...script.args(prefix, {
-        userId: churner, sessionId: `churn-${churned++}`, deviceId: 'loop-device', contentId: 'title',
-        drm: 'widevine', release: false, plan: CHURN_PLAN.name }));
+      p.evalsha(
+        usherSha,
+        script.numberOfKeys,
+        ...script.args(prefix, {
+          userId: churner,
+          sessionId: `churn-${churned++}`,
+          deviceId: 'loop-device',
+          contentId: 'title',
+          drm: 'widevine',
+          release: false,
+          plan: CHURN_PLAN.name,
+        }),
+      );
     }
     return p;
   };

@@ -1,12 +1,11 @@
 // The bench workload: id shapes, the bench plan, request bodies for the renewal-heavy mix, and
 // the script (the very lib.lua + heartbeat.lua usher registers, from dist/) with its ARGV.
-import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 
 export const BENCH_PLAN = {
   name: 'bench',
-  // The highest limit a plan may have (SPEC §5): admissions of new sessions never hit it.
+  // The highest limit a plan may have (docs/admin-api.md): admissions of new sessions never hit it.
   maxStreams: 100,
   countBy: 'session',
   onLimit: 'reject-new',
@@ -15,7 +14,7 @@ export const BENCH_PLAN = {
   graceSeconds: 600,
 };
 
-/** The limit-2 plan of the SPEC §9 over-admission check. */
+/** The limit-2 plan of the over-admission check (bench/phases/admission.mjs). */
 export const PAIR_PLAN = { ...BENCH_PLAN, name: 'pair', maxStreams: 2 };
 /** The limit-2 evict-oldest plan of the churn phase's churner (a new session id each time). */
 export const CHURN_PLAN = { ...BENCH_PLAN, name: 'churn', maxStreams: 2, onLimit: 'evict-oldest' };
@@ -26,7 +25,13 @@ export function plansYaml(plans = BENCH_PLANS) {
   const lines = [`defaultPlan: ${plans[0].name}`, 'plans:'];
   for (const p of plans) {
     lines.push(`  ${p.name}:`);
-    for (const field of ['maxStreams', 'countBy', 'onLimit', 'renewalIntervalSeconds', 'graceSeconds']) {
+    for (const field of [
+      'maxStreams',
+      'countBy',
+      'onLimit',
+      'renewalIntervalSeconds',
+      'graceSeconds',
+    ]) {
       lines.push(`    ${field}: ${p[field]}`);
     }
   }
@@ -49,9 +54,25 @@ export function loadUsherScript(root) {
   const require = createRequire(join(dist, 'main.js'));
   const { encodePlanTable } = require('./plans/plan-registry.js');
   const { userKeys, scriptKeys } = require('./sessions/session-keys.js');
-  const { loadSessionScripts, heartbeatScriptArgs, fastRenewalPlan, fastRenewal } = require('./sessions/heartbeat-script.js');
+  const {
+    loadSessionScripts,
+    heartbeatScriptArgs,
+    fastRenewalPlan,
+    fastRenewal,
+  } = require('./sessions/heartbeat-script.js');
   const { licensePolicy } = require('./heartbeat/license-policy.js');
-  if (![encodePlanTable, userKeys, scriptKeys, loadSessionScripts, heartbeatScriptArgs, fastRenewalPlan, fastRenewal, licensePolicy].every((f) => typeof f === 'function')) {
+  if (
+    ![
+      encodePlanTable,
+      userKeys,
+      scriptKeys,
+      loadSessionScripts,
+      heartbeatScriptArgs,
+      fastRenewalPlan,
+      fastRenewal,
+      licensePolicy,
+    ].every((f) => typeof f === 'function')
+  ) {
     throw new Error('dist/ no longer exports what bench/lib/workload.mjs needs: update it');
   }
   const lua = loadSessionScripts().usherHeartbeat;
@@ -60,8 +81,14 @@ export function loadUsherScript(root) {
   const args = (prefix, heartbeat, plans = BENCH_PLANS) => {
     if (!tables.has(plans)) tables.set(plans, encodePlanTable(plans));
     const plan = plans.find((p) => p.name === heartbeat.plan) ?? plans[0];
-    return heartbeatScriptArgs(prefix, heartbeat, plans[0].name, tables.get(plans), DEFAULT_BOUNDS,
-      fastRenewalPlan(heartbeat, plan));
+    return heartbeatScriptArgs(
+      prefix,
+      heartbeat,
+      plans[0].name,
+      tables.get(plans),
+      DEFAULT_BOUNDS,
+      fastRenewalPlan(heartbeat, plan),
+    );
   };
   return { lua, numberOfKeys, args, encodePlanTable, userKeys, licensePolicy, fastRenewal };
 }
@@ -101,24 +128,36 @@ export function prng(seed = 0x9e3779b9) {
 }
 
 /**
- * The population a mix runs against: `users` users with `perUser` live sessions each (renewed),
- * plus `releasePool` extra sessions that exist only to be released.
+ * Every session of a population { users, perUser, releasePool } (`users` users with `perUser`
+ * live sessions each, plus `releasePool` sessions that exist only to be released), as
+ * [user, session, device, content] (for the bulk loader).
  */
-export function population({ users, perUser = 2, releasePool = 0 }) {
-  return { users, perUser, releasePool };
-}
-
-/** Every session of the population, as [user, session, device, content] (for the bulk loader). */
-export function* populationSessions({ users, perUser, releasePool }, firstUser = 0) {
-  for (let u = firstUser; u < users; u++) {
+export function* populationSessions({ users, perUser, releasePool }) {
+  for (let u = 0; u < users; u++) {
     for (let j = 0; j < perUser; j++) {
       yield [userId(u), sessionId(u, j), deviceId(u, j), contentId(u * perUser + j)];
     }
   }
-  for (let r = 0; r < releasePool && firstUser === 0; r++) {
+  for (let r = 0; r < releasePool; r++) {
     const u = r % users;
     yield [userId(u), releaseSessionId(r), deviceId(u, 7), contentId(r)];
   }
+}
+
+/** Returns next(): the body of a renewal of a random live session of `pop` (no admissions). */
+export function renewalsOf(pop, { seed = 11 } = {}) {
+  const random = prng(seed);
+  return () => {
+    const u = Math.floor(random() * pop.users);
+    const j = Math.floor(random() * pop.perUser);
+    return body(
+      'license-renewal',
+      userId(u),
+      sessionId(u, j),
+      deviceId(u, j),
+      contentId(u * pop.perUser + j),
+    );
+  };
 }
 
 /**
@@ -137,7 +176,13 @@ export function mix(pop, { renewals = 0.9, admissions = 0.08, seed = 1 } = {}) {
       counts.renewal++;
       const u = Math.floor(random() * pop.users);
       const j = Math.floor(random() * pop.perUser);
-      return body('license-renewal', userId(u), sessionId(u, j), deviceId(u, j), contentId(u * pop.perUser + j));
+      return body(
+        'license-renewal',
+        userId(u),
+        sessionId(u, j),
+        deviceId(u, j),
+        contentId(u * pop.perUser + j),
+      );
     }
     if (r < renewals + admissions) {
       counts.admission++;
@@ -147,7 +192,13 @@ export function mix(pop, { renewals = 0.9, admissions = 0.08, seed = 1 } = {}) {
     }
     counts.release++;
     const n = released++ % pop.releasePool;
-    return body('license-release', userId(n % pop.users), releaseSessionId(n), deviceId(n % pop.users, 7), contentId(n));
+    return body(
+      'license-release',
+      userId(n % pop.users),
+      releaseSessionId(n),
+      deviceId(n % pop.users, 7),
+      contentId(n),
+    );
   };
   next.counts = counts;
   return next;
