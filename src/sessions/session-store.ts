@@ -18,14 +18,11 @@ import {
 } from './heartbeat-script';
 import { InFlightLimit } from './in-flight-limit';
 import {
-  HeartbeatReply,
-  TerminateReply,
   toDecision,
-  toSession,
+  toEndedDownload,
+  toTermination,
   toUserDevices,
   toUserSessions,
-  UserDevicesReply,
-  UserSessionsReply,
 } from './script-replies';
 import { scriptKeys, userKeys } from './session-keys';
 import {
@@ -116,7 +113,7 @@ export class SessionStore {
         this.bounds,
         fast,
       ),
-    ) as Promise<HeartbeatReply | number>;
+    );
     // A hard bound on the hot path, whatever the client is doing (see withDeadline).
     return this.timed(
       'heartbeat',
@@ -136,7 +133,7 @@ export class SessionStore {
           ...scriptKeys(userKeys(this.prefix, userId)),
           this.plans.defaultPlanName,
           this.plans.planTable(),
-        ) as Promise<UserSessionsReply>,
+        ),
       ),
       toUserSessions,
     );
@@ -158,9 +155,9 @@ export class SessionStore {
           this.plans.defaultPlanName,
           this.plans.planTable(),
           this.bounds.maxEntriesPerUser,
-        ) as Promise<TerminateReply>,
+        ),
       ),
-      ([plan, rows]) => ({ plan, sessions: rows.map(toSession) }),
+      toTermination,
     );
   }
 
@@ -176,9 +173,9 @@ export class SessionStore {
           sessionId,
           this.plans.defaultPlanName,
           this.plans.planTable(),
-        ) as Promise<[number, string]>,
+        ),
       ),
-      ([removed, plan]) => ({ existed: removed === 1, plan }),
+      toEndedDownload,
     );
   }
 
@@ -193,7 +190,7 @@ export class SessionStore {
           ...scriptKeys(userKeys(this.prefix, userId)),
           this.plans.defaultPlanName,
           this.plans.planTable(),
-        ) as Promise<UserDevicesReply>,
+        ),
       ),
       toUserDevices,
     );
