@@ -1,6 +1,9 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { decodeReply, replyFields, ScriptReplyError } from '../../src/sessions/reply-fields';
 import {
   HEARTBEAT_REPLY,
+  REPLY_TABLES,
   SessionRow,
   TERMINATE_REPLY,
   toDecision,
@@ -10,6 +13,18 @@ import {
   toUserSessions,
 } from '../../src/sessions/script-replies';
 import { DeviceRequiredError } from '../../src/sessions/session-types';
+
+const LUA_DIR = join(__dirname, '..', '..', 'src', 'sessions', 'lua');
+
+/** The field names a Lua comment lists after a table's name: "NAME { a, b,\n--   c }". */
+function luaFields(script: string, table: string): string[] | undefined {
+  const text = readFileSync(join(LUA_DIR, script), 'utf8');
+  const listed = new RegExp(`\\b${table}\\s*\\{([^}]*)\\}`).exec(text);
+  return listed?.[1]
+    .replace(/--/g, ' ')
+    .split(',')
+    .map((name) => name.trim());
+}
 
 const row = (id: string, device = 'tv', content = 'film'): SessionRow => [
   id,
@@ -24,6 +39,13 @@ const row = (id: string, device = 'tv', content = 'film'): SessionRow => [
 const short = (): unknown[] => ['allow', 'admitted', 'basic', 'session', 2, 1, 60, 30, [], '', 0];
 
 describe('script reply field tables', () => {
+  it.each(REPLY_TABLES.map((t) => [t.name, t.script, t] as const))(
+    '%s lists the fields the comment in lua/%s names, in order',
+    (name, script, table) => {
+      expect(luaFields(script, name)).toEqual([...table.fields]);
+    },
+  );
+
   it('resolves each field to its position once, at load', () => {
     expect(HEARTBEAT_REPLY.at).toEqual({
       decision: 0,
