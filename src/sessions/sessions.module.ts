@@ -1,6 +1,40 @@
 import { Module } from '@nestjs/common';
+import { AppConfig } from '../config/app-config';
+import { APP_CONFIG } from '../config/config.module';
+import { MetricsService } from '../metrics/metrics.service';
+import { PlanRegistry } from '../plans/plan-registry';
 import { PlansModule } from '../plans/plans.module';
-import { SessionStore } from './session-store';
+import { RedisConnections } from '../redis/redis.module';
+import { SessionStore, SessionStoreOptions } from './session-store';
 
-@Module({ imports: [PlansModule], providers: [SessionStore], exports: [SessionStore] })
+/** The store's settings from the app's configuration. */
+export function sessionStoreOptions(config: AppConfig): SessionStoreOptions {
+  return {
+    keyPrefix: config.keyPrefix,
+    storeTimeoutMs: config.storeTimeoutMs,
+    bounds: {
+      maxEntriesPerUser: config.maxEntriesPerUser,
+      maxSessionsPerDevice: config.maxSessionsPerDevice,
+    },
+    maxInFlight: config.maxInFlight,
+  };
+}
+
+/** The session store, built on the app's Redis connections. */
+@Module({
+  imports: [PlansModule],
+  providers: [
+    {
+      provide: SessionStore,
+      useFactory: (
+        redis: RedisConnections,
+        config: AppConfig,
+        plans: PlanRegistry,
+        metrics: MetricsService,
+      ) => new SessionStore(redis, sessionStoreOptions(config), plans, metrics),
+      inject: [RedisConnections, APP_CONFIG, PlanRegistry, MetricsService],
+    },
+  ],
+  exports: [SessionStore],
+})
 export class SessionsModule {}
