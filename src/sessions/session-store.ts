@@ -3,6 +3,7 @@ import { MetricsService } from '../metrics/metrics.service';
 import { PlanRegistry } from '../plans/plan-registry';
 import { DeadlineExceededError, withDeadline } from '../redis/redis-connection';
 import { WriteCoalescer } from '../redis/write-coalescer';
+import { HeartbeatStore } from './heartbeat-store';
 import {
   fastRenewal,
   fastRenewalPlan,
@@ -88,7 +89,7 @@ export type StoreMetrics = Pick<MetricsService, 'observeStore' | 'storeErrors'>;
  * and revocations is one script call, atomic per user, timed by the Redis server's clock.
  * Built by SessionsModule from RedisConnections and AppConfig.
  */
-export class SessionStore {
+export class SessionStore implements HeartbeatStore {
   private readonly hot: ScriptCalls;
   private readonly hotWrites: Pick<WriteCoalescer, 'hold'>;
   private readonly control: ScriptCalls;

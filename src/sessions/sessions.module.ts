@@ -5,6 +5,7 @@ import { MetricsService } from '../metrics/metrics.service';
 import { PlanRegistry } from '../plans/plan-registry';
 import { PlansModule } from '../plans/plans.module';
 import { RedisConnections } from '../redis/redis.module';
+import { HEARTBEAT_STORE } from './heartbeat-store';
 import { SessionStore, SessionStoreOptions } from './session-store';
 
 /** The store's settings from the app's configuration. */
@@ -20,7 +21,10 @@ export function sessionStoreOptions(config: AppConfig): SessionStoreOptions {
   };
 }
 
-/** The session store, built on the app's Redis connections. */
+/**
+ * The session store, built on the app's Redis connections, and the same store as the heartbeat
+ * path sees it (HEARTBEAT_STORE).
+ */
 @Module({
   imports: [PlansModule],
   providers: [
@@ -34,7 +38,8 @@ export function sessionStoreOptions(config: AppConfig): SessionStoreOptions {
       ) => new SessionStore(redis, sessionStoreOptions(config), plans, metrics),
       inject: [RedisConnections, APP_CONFIG, PlanRegistry, MetricsService],
     },
+    { provide: HEARTBEAT_STORE, useExisting: SessionStore },
   ],
-  exports: [SessionStore],
+  exports: [SessionStore, HEARTBEAT_STORE],
 })
 export class SessionsModule {}
