@@ -6,7 +6,7 @@
 //   node scripts/sync-monitoring.mjs           write the copies
 //   node scripts/sync-monitoring.mjs --check   write nothing; exit 1 if a copy is stale
 //
-// test/unit/monitoring-sync.spec.ts fails when the copies drift from the sources.
+// test/deploy/monitoring-sync.spec.ts fails when the copies drift from the sources.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';

@@ -7,13 +7,13 @@ import { SlotSightings } from '../active-slots/slot-sightings';
 import { MetricsService } from '../metrics/metrics.service';
 import { PlanRegistry } from '../plans/plan-registry';
 import { effectiveSessionId } from '../sessions/session-identity';
+import { HEARTBEAT_STORE, HeartbeatStore } from '../sessions/heartbeat-store';
 import {
   DeviceRequiredError,
   HeartbeatInput,
-  SessionStore,
   StoreDecision,
   StoreError,
-} from '../sessions/session-store';
+} from '../sessions/session-types';
 import { SessionView, toSessionView } from '../sessions/session-view';
 import { DeviceView, toDeviceView } from '../sessions/device-view';
 import { HeartbeatRequest } from './heartbeat-request';
@@ -57,7 +57,7 @@ export class HeartbeatService {
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    private readonly store: SessionStore,
+    @Inject(HEARTBEAT_STORE) private readonly store: HeartbeatStore,
     private readonly plans: PlanRegistry,
     private readonly metrics: MetricsService,
     private readonly events: SessionEvents,

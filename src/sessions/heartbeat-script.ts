@@ -20,8 +20,10 @@ export const SCRIPTS = {
   usherForgetDevice: 'forget-device',
 } as const;
 export type ScriptName = keyof typeof SCRIPTS;
-export type ScriptedClient = RedisClient &
-  Record<ScriptName, (...args: (string | number)[]) => Promise<unknown>>;
+/** A client's commands for the scripts, once defineCommand has added them. */
+export type ScriptCalls = Record<ScriptName, (...args: (string | number)[]) => Promise<unknown>>;
+/** What a client needs to run the scripts: a place to define them. */
+export type ScriptHost = Pick<RedisClient, 'defineCommand'>;
 
 /** The per-user scripts' text, includes resolved (lua/*.lua, built into dist/ beside this file). */
 export function loadSessionScripts(): Record<ScriptName, string> {

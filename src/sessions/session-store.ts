@@ -1,31 +1,26 @@
-import { Inject, Injectable } from '@nestjs/common';
-import { AppConfig } from '../config/app-config';
-import { APP_CONFIG } from '../config/config.module';
 import { Plan } from '../config/plan';
 import { MetricsService } from '../metrics/metrics.service';
 import { PlanRegistry } from '../plans/plan-registry';
-import { RedisConnections } from '../redis/redis-connections';
 import { DeadlineExceededError, withDeadline } from '../redis/redis-connection';
 import { WriteCoalescer } from '../redis/write-coalescer';
+import { HeartbeatStore } from './heartbeat-store';
 import {
   fastRenewal,
   fastRenewalPlan,
   heartbeatScriptArgs,
   loadSessionScripts,
   SCRIPT_KEY_COUNT,
-  ScriptedClient,
+  ScriptCalls,
+  ScriptHost,
   UserBounds,
 } from './heartbeat-script';
 import { InFlightLimit } from './in-flight-limit';
 import {
-  HeartbeatReply,
-  TerminateReply,
   toDecision,
-  toSession,
+  toEndedDownload,
+  toTermination,
   toUserDevices,
   toUserSessions,
-  UserDevicesReply,
-  UserSessionsReply,
 } from './script-replies';
 import { scriptKeys, userKeys } from '../redis/user-keys';
 import {
@@ -62,41 +57,67 @@ function classify(err: unknown): StoreError {
 }
 
 /**
+ * The connections the store runs its scripts on (RedisConnections has this shape): `hot` for
+ * heartbeats, each call bounded by storeTimeoutMs, with `hotWrites` batching their writes, and
+ * `control` for the admin look-ups and terminations (bounded by the client's command timeout).
+ */
+export interface StoreConnections {
+  readonly hot: ScriptHost;
+  readonly hotWrites: Pick<WriteCoalescer, 'hold'>;
+  readonly control: ScriptHost;
+}
+
+/** The store's settings (docs/architecture.md, "Key layout" and "Bounds"). */
+export interface SessionStoreOptions {
+  /** USHER_KEY_PREFIX: the first part of every key. */
+  keyPrefix: string;
+  /** USHER_STORE_TIMEOUT_MS: the hot path's bound on one store call. */
+  storeTimeoutMs: number;
+  /** The per-user bounds every writing script enforces. */
+  bounds: UserBounds;
+  /** USHER_MAX_IN_FLIGHT: store calls this process may have outstanding. */
+  maxInFlight: number;
+}
+
+/** What the store reads of the plans: the encoded table the scripts take, and the fallback. */
+export type StorePlans = Pick<PlanRegistry, 'defaultPlanName' | 'planFor' | 'planTable'>;
+/** What the store records: each call's time and each failure's kind. */
+export type StoreMetrics = Pick<MetricsService, 'observeStore' | 'storeErrors'>;
+
+/**
  * Owns the session key layout and the per-user scripts: every decision about slots, sessions
  * and revocations is one script call, atomic per user, timed by the Redis server's clock.
+ * Built by SessionsModule from RedisConnections and AppConfig.
  */
-@Injectable()
-export class SessionStore {
-  private readonly hot: ScriptedClient;
-  private readonly hotWrites: WriteCoalescer;
-  private readonly control: ScriptedClient;
+export class SessionStore implements HeartbeatStore {
+  private readonly hot: ScriptCalls;
+  private readonly hotWrites: Pick<WriteCoalescer, 'hold'>;
+  private readonly control: ScriptCalls;
   private readonly prefix: string;
   private readonly storeTimeoutMs: number;
   private readonly bounds: UserBounds;
   private readonly inFlight: InFlightLimit;
 
   constructor(
-    redis: RedisConnections,
-    @Inject(APP_CONFIG) config: AppConfig,
-    private readonly plans: PlanRegistry,
-    private readonly metrics: MetricsService,
+    connections: StoreConnections,
+    options: SessionStoreOptions,
+    private readonly plans: StorePlans,
+    private readonly metrics: StoreMetrics,
   ) {
     const scripts = loadSessionScripts();
-    for (const client of [redis.hot, redis.control]) {
+    for (const client of [connections.hot, connections.control]) {
       for (const [name, lua] of Object.entries(scripts)) {
         client.defineCommand(name, { numberOfKeys: SCRIPT_KEY_COUNT, lua });
       }
     }
-    this.hot = redis.hot as ScriptedClient;
-    this.hotWrites = redis.hotWrites;
-    this.control = redis.control as ScriptedClient;
-    this.prefix = config.keyPrefix;
-    this.storeTimeoutMs = config.storeTimeoutMs;
-    this.bounds = {
-      maxEntriesPerUser: config.maxEntriesPerUser,
-      maxSessionsPerDevice: config.maxSessionsPerDevice,
-    };
-    this.inFlight = new InFlightLimit(config.maxInFlight);
+    // defineCommand has added the script commands.
+    this.hot = connections.hot as ScriptHost & ScriptCalls;
+    this.hotWrites = connections.hotWrites;
+    this.control = connections.control as ScriptHost & ScriptCalls;
+    this.prefix = options.keyPrefix;
+    this.storeTimeoutMs = options.storeTimeoutMs;
+    this.bounds = { ...options.bounds };
+    this.inFlight = new InFlightLimit(options.maxInFlight);
   }
 
   /**
@@ -116,7 +137,7 @@ export class SessionStore {
         this.bounds,
         fast,
       ),
-    ) as Promise<HeartbeatReply | number>;
+    );
     // A hard bound on the hot path, whatever the client is doing (see withDeadline).
     return this.timed(
       'heartbeat',
@@ -136,7 +157,7 @@ export class SessionStore {
           ...scriptKeys(userKeys(this.prefix, userId)),
           this.plans.defaultPlanName,
           this.plans.planTable(),
-        ) as Promise<UserSessionsReply>,
+        ),
       ),
       toUserSessions,
     );
@@ -158,9 +179,9 @@ export class SessionStore {
           this.plans.defaultPlanName,
           this.plans.planTable(),
           this.bounds.maxEntriesPerUser,
-        ) as Promise<TerminateReply>,
+        ),
       ),
-      ([plan, rows]) => ({ plan, sessions: rows.map(toSession) }),
+      toTermination,
     );
   }
 
@@ -176,9 +197,9 @@ export class SessionStore {
           sessionId,
           this.plans.defaultPlanName,
           this.plans.planTable(),
-        ) as Promise<[number, string]>,
+        ),
       ),
-      ([removed, plan]) => ({ existed: removed === 1, plan }),
+      toEndedDownload,
     );
   }
 
@@ -193,7 +214,7 @@ export class SessionStore {
           ...scriptKeys(userKeys(this.prefix, userId)),
           this.plans.defaultPlanName,
           this.plans.planTable(),
-        ) as Promise<UserDevicesReply>,
+        ),
       ),
       toUserDevices,
     );

@@ -7,6 +7,7 @@ import { PlanRegistry } from '../../src/plans/plan-registry';
 import { RedisConnections } from '../../src/redis/redis-connections';
 import { userKeys } from '../../src/redis/user-keys';
 import { HeartbeatInput, SessionStore, StoreDecision } from '../../src/sessions/session-store';
+import { sessionStoreOptions } from '../../src/sessions/sessions.module';
 import { adminCall, heartbeat } from '../e2e/admin-support';
 import { useStoreSuite } from '../support/store-suite';
 import { STORE_TARGETS } from '../support/store-targets';
@@ -125,7 +126,7 @@ describe.each(STORE_TARGETS)('rollout and fairness controls on $name', (target) 
       const app = ctx.app;
       const bounded = new SessionStore(
         app.get(RedisConnections),
-        { ...app.get<AppConfig>(APP_CONFIG), maxEntriesPerUser: 4 },
+        sessionStoreOptions({ ...app.get<AppConfig>(APP_CONFIG), maxEntriesPerUser: 4 }),
         app.get(PlanRegistry),
         app.get(MetricsService),
       );

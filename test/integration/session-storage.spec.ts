@@ -2,10 +2,10 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { MetricsService } from '../../src/metrics/metrics.service';
 import { PlanRegistry } from '../../src/plans/plan-registry';
-import { RedisConnections } from '../../src/redis/redis-connections';
 import { WriteCoalescer } from '../../src/redis/write-coalescer';
 import { userKeys } from '../../src/redis/user-keys';
-import { SessionStore } from '../../src/sessions/session-store';
+import { SessionStore, StoreConnections } from '../../src/sessions/session-store';
+import { sessionStoreOptions } from '../../src/sessions/sessions.module';
 import { startRedis, TestRedis } from '../support/redis-server';
 import { catalog, plan, startApp, testConfig } from '../support/test-app';
 
@@ -45,12 +45,17 @@ describe('session storage with Redis defaults', () => {
     prefix = config.keyPrefix;
     app = await startApp(config);
     // The app's own SessionStore class, on the private server that holds nothing but sessions.
-    const connections = {
+    const connections: StoreConnections = {
       hot: sessionRedis.client,
       hotWrites: new WriteCoalescer(sessionRedis.client),
       control: sessionRedis.client,
-    } as unknown as RedisConnections;
-    store = new SessionStore(connections, config, app.get(PlanRegistry), app.get(MetricsService));
+    };
+    store = new SessionStore(
+      connections,
+      sessionStoreOptions(config),
+      app.get(PlanRegistry),
+      app.get(MetricsService),
+    );
   });
   afterAll(async () => {
     await app?.close();

@@ -34,7 +34,8 @@ local function isRegistered(dv, deviceId)
   return redis.call('ZSCORE', dv.key, deviceId) ~= false
 end
 
--- The registered devices, most recently seen first: { deviceId, firstSeenAt, lastSeenAt }.
+-- The registered devices, most recently seen first, each a DEVICE_ROW { deviceId, firstSeenAt,
+-- lastSeenAt } (src/sessions/script-replies.ts).
 local function listDevices(dv)
   local flat = redis.call('ZRANGE', dv.key, '+inf', '(' .. dv.cutoff, 'BYSCORE', 'REV',
     'WITHSCORES')

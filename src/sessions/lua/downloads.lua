@@ -20,7 +20,9 @@ local function pruneDownloads(w)
   end
 end
 
--- Live downloads, soonest to lapse first: { lapsesAtMs, then the fields of describe (sessions.lua) }.
+-- Live downloads, soonest to lapse first, each a DOWNLOAD_ROW { expiresAt, sessionId, deviceId,
+-- drm, contentId, startedAt, lastSeenAt }: when it lapses (ms), then the fields of describe
+-- (sessions.lua).
 local function loadDownloads(w)
   local flat = redis.call('ZRANGE', w.key, '(' .. w.now, '+inf', 'BYSCORE', 'WITHSCORES')
   local rows, ids = {}, {}

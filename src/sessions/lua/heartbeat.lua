@@ -15,8 +15,9 @@
 --   default plan), set only when that plan may take the fast renewal (counted by session, no
 --   rollout control to apply); else ''
 -- Returns the live slot count alone for a fast renewal (allow renewed under that plan), else
---   { decision, reason, plan, countBy, maxStreams, activeStreams, interval, grace,
---     sessions, cause, removedSlots, downloadLapseMs, takenOver, shadow, devices }
+--   HEARTBEAT_REPLY { decision, reason, plan, countBy, maxStreams, activeStreams, interval,
+--     grace, sessions, cause, removedSlots, downloadLapseMs, takenOver, shadow, devices }
+--   (the field tables are in src/sessions/script-replies.ts: change both together)
 --   decision: 'allow' | 'deny' | 'invalid' (reason 'device_required' or 'devices_required':
 --             a deviceId is needed; nothing was written)
 --   sessions: the evicted sessions on allow, the conflicting ones on deny (see describe)
@@ -24,8 +25,8 @@
 --   (the last four only when an answer needs one of them: the reply may end after cause, removedSlots)
 --   downloadLapseMs: for an allowed persistent licence, ms until the download lapses, else 0
 --   takenOver: the session a takeover revoked ({} or one row as describe)
---   shadow: under a shadow plan { decision, reason, evicted } that enforcement would have
---           answered (nothing of it was done), else {}
+--   shadow: under a shadow plan SHADOW_VERDICT { decision, reason, evicted } that enforcement
+--           would have answered (nothing of it was done), else {}
 --   devices: on device_limit_exceeded the registered devices (controls.lua listDevices), else {}
 local sessionId, deviceId, drm, contentId = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local takeoverId = ARGV[12] or ''
@@ -56,7 +57,8 @@ end
 
 local policy = resolvePolicy(KEYS[3], ARGV[6], ARGV[7], ARGV[8], now, overrideSeen == false)
 
--- The reply's first 11 fields; extend() adds the rest when an answer needs one of them.
+-- The reply's first 11 fields; extend() adds the rest when an answer needs one of them
+-- (reply[12] downloadLapseMs, [13] takenOver, [14] shadow, [15] devices: HEARTBEAT_REPLY).
 local function answer(decision, reason, active, sessions, cause, removedSlots)
   return { decision, reason, policy.name, policy.countBy, policy.maxStreams, active,
            policy.interval, policy.grace, sessions or {}, cause or '', removedSlots or 0 }

@@ -116,6 +116,8 @@ local function sortSlots(slots, newestFirst)
   end)
 end
 
+-- One session as the replies carry it: SESSION_ROW { sessionId, deviceId, drm, contentId,
+-- startedAt, lastSeenAt } (src/sessions/script-replies.ts), '' for a missing id.
 local function describe(s)
   return { s.id, s.deviceId, s.drm, s.contentId, s.startedAt, s.lastSeenAt }
 end

@@ -7,7 +7,8 @@
 -- KEYS[1] entries  KEYS[2] details  KEYS[3] override (layout in sessions.lua)
 -- ARGV[1] sessionId or ''  ARGV[2] default plan  ARGV[3] plan table
 -- ARGV[4] entries a user may hold at least (USHER_MAX_ENTRIES_PER_USER)
--- Returns { plan, sessions } with the sessions that were live when ended (see describe).
+-- Returns TERMINATE_REPLY { plan, sessions } (src/sessions/script-replies.ts) with the sessions
+-- that were live when ended (see describe).
 local now = nowMs()
 local policy = resolvePolicy(KEYS[3], '', ARGV[2], ARGV[3], now)
 local u = openUser(KEYS[1], KEYS[2], policy, now)

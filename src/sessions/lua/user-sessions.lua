@@ -5,9 +5,10 @@
 -- KEYS[1] entries  KEYS[2] details  KEYS[3] override (layout in sessions.lua)
 -- KEYS[4] downloads  KEYS[5] download details (downloads.lua)
 -- ARGV[1] default plan  ARGV[2] plan table
--- Returns { plan, countBy, maxStreams, activeStreams, interval, grace, sessions, downloads,
---           maxDownloads } with sessions as in describe (sessions.lua), oldest slot first, and
--- downloads as in loadDownloads (downloads.lua), soonest to lapse first.
+-- Returns USER_SESSIONS_REPLY { plan, countBy, maxStreams, activeStreams, interval, grace,
+--   sessions, downloads, maxDownloads } (src/sessions/script-replies.ts) with sessions as in
+-- describe (sessions.lua), oldest slot first, and downloads as in loadDownloads (downloads.lua),
+-- soonest to lapse first.
 local now = nowMs()
 local policy = resolvePolicy(KEYS[3], '', ARGV[1], ARGV[2], now)
 local u = openUser(KEYS[1], KEYS[2], policy, now)

@@ -13,7 +13,7 @@ import {
   vectorSelectors,
 } from '../support/dashboard-queries';
 
-/** SPEC §7 metrics, the [events] metrics, and the prom-client defaults the dashboard may use. */
+/** usher's metrics (docs/metrics.md, "Catalogue") and the prom-client defaults the dashboard may use. */
 const HISTOGRAMS = [
   'usher_heartbeat_duration_seconds',
   'usher_store_duration_seconds',
@@ -59,7 +59,7 @@ const KNOWN_METRICS = new Set([
   'nodejs_version_info',
 ]);
 
-/** Label names that would carry a user, session, device or content id (SPEC §7 forbids them). */
+/** Label names that would carry a user, session, device or content id (docs/metrics.md forbids them). */
 const ID_LABEL = /user|session|device|content/i;
 
 function recordingRuleNames(): string[] {
