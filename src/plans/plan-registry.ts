@@ -8,7 +8,7 @@ import {
 } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
-import { CONTROL_DEFAULTS, DOWNLOAD_DEFAULTS, parsePlan, Plan } from '../config/plan';
+import { parsePlan, Plan } from '../config/plan';
 import { MetricsService } from '../metrics/metrics.service';
 import { RedisClient, waitUntilReady } from '../redis/redis-connection';
 import { PlanOverlaySnapshot, PlanStore } from './plan-store';
@@ -22,51 +22,10 @@ export interface EffectivePlan extends Plan {
   source: PlanSource;
 }
 
-const CONTROL_FIELDS = [
-  'enforcement',
-  'evictionGraceSeconds',
-  'handoff',
-  'maxStreamsPerContent',
-  'maxDevices',
-  'deviceWindowHours',
-] as const;
-
-/** Whether a plan sets any rollout and fairness control (only then the table line carries them). */
-function hasControls(p: Plan): boolean {
-  return CONTROL_FIELDS.some((field) => p[field] !== undefined);
-}
-
-/**
- * "\n<name> <maxStreams> <countBy> <onLimit> <interval> <grace> <maxDownloads> <downloadDays>
- * [<enforcement> <evictionGraceSeconds> <handoff 0|1> <maxStreamsPerContent> <maxDevices>
- * <deviceWindowHours>]" per plan, as lua/policy.lua reads it (maxDownloads -1: downloads not
- * counted; the bracketed controls only for a plan that sets one, maxStreamsPerContent and
- * maxDevices 0 meaning no such limit).
- */
-export function encodePlanTable(plans: Iterable<Plan>): string {
-  let table = '\n';
-  for (const p of plans) {
-    const days = p.downloadDays ?? DOWNLOAD_DEFAULTS.downloadDays;
-    const controls = !hasControls(p)
-      ? ''
-      : ' ' +
-        [
-          p.enforcement ?? CONTROL_DEFAULTS.enforcement,
-          p.evictionGraceSeconds ?? CONTROL_DEFAULTS.evictionGraceSeconds,
-          p.handoff ? 1 : 0,
-          p.maxStreamsPerContent ?? 0,
-          p.maxDevices ?? 0,
-          p.deviceWindowHours ?? CONTROL_DEFAULTS.deviceWindowHours,
-        ].join(' ');
-    table += `${p.name} ${p.maxStreams} ${p.countBy} ${p.onLimit} ${p.renewalIntervalSeconds} ${p.graceSeconds} ${p.maxDownloads ?? -1} ${days}${controls}\n`;
-  }
-  return table;
-}
-
 /**
  * The effective plans: the plans file as the baseline, API plans from Redis on top. Held in
- * memory so the hot path never reads them from Redis: the scripts receive them as one encoded
- * table argument, rebuilt only when the plans change.
+ * memory so the hot path never reads them from Redis: `current` is the same map until the plans
+ * change, so a user of it (the session store's encoded plan table) can rebuild only then.
  *
  * Change feed: every change is published on a pub/sub channel (applied within milliseconds), and
  * a periodic version check (planRefreshMs) catches any message that was lost, e.g. while the
@@ -78,7 +37,6 @@ export class PlanRegistry implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger('Plans');
   private readonly filePlans: Map<string, Plan>;
   private plans = new Map<string, EffectivePlan>();
-  private table = '\n';
   /** Version of the overlay in force; undefined until it was first read. */
   private version: string | null | undefined;
   /** Serializes overlay reads so an older read never overwrites a newer one. */
@@ -154,8 +112,9 @@ export class PlanRegistry implements OnModuleInit, OnApplicationShutdown {
     return this.plans.get(requested ?? '') ?? (this.plans.get(this.defaultPlanName) as Plan);
   }
 
-  planTable(): string {
-    return this.table;
+  /** The effective plans by name: the same map object until the plans change. */
+  get current(): ReadonlyMap<string, Plan> {
+    return this.plans;
   }
 
   /**
@@ -207,6 +166,5 @@ export class PlanRegistry implements OnModuleInit, OnApplicationShutdown {
     const added = [...overlay].sort((a, b) => a.name.localeCompare(b.name));
     for (const p of added) plans.set(p.name, { ...p, source: 'api' });
     this.plans = plans;
-    this.table = encodePlanTable(plans.values());
   }
 }

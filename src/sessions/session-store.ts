@@ -15,6 +15,7 @@ import {
   UserBounds,
 } from './heartbeat-script';
 import { InFlightLimit } from './in-flight-limit';
+import { encodePlanTable } from './plan-table';
 import {
   toDecision,
   toEndedDownload,
@@ -80,7 +81,7 @@ export interface SessionStoreOptions {
 }
 
 /** What the store reads of the plans: the encoded table the scripts take, and the fallback. */
-export type StorePlans = Pick<PlanRegistry, 'defaultPlanName' | 'planFor' | 'planTable'>;
+export type StorePlans = Pick<PlanRegistry, 'defaultPlanName' | 'planFor' | 'current'>;
 /** What the store records: each call's time and each failure's kind. */
 export type StoreMetrics = Pick<MetricsService, 'observeStore' | 'storeErrors'>;
 
@@ -97,6 +98,8 @@ export class SessionStore implements HeartbeatStore {
   private readonly storeTimeoutMs: number;
   private readonly bounds: UserBounds;
   private readonly inFlight: InFlightLimit;
+  /** The plan table the scripts read, and the plans it was encoded from. */
+  private table = { of: undefined as ReadonlyMap<string, Plan> | undefined, encoded: '\n' };
 
   constructor(
     connections: StoreConnections,
@@ -120,6 +123,14 @@ export class SessionStore implements HeartbeatStore {
     this.inFlight = new InFlightLimit(options.maxInFlight);
   }
 
+  /** The plans as the scripts read them, encoded again only when the registry's plans change. */
+  private planTable(): string {
+    const plans = this.plans.current;
+    if (plans !== this.table.of)
+      this.table = { of: plans, encoded: encodePlanTable(plans.values()) };
+    return this.table.encoded;
+  }
+
   /**
    * The whole decision of one heartbeat: one EVALSHA, bounded by USHER_STORE_TIMEOUT_MS, and
    * answered at once (nothing written to Redis) while USHER_MAX_IN_FLIGHT calls are outstanding.
@@ -133,7 +144,7 @@ export class SessionStore implements HeartbeatStore {
         this.prefix,
         input,
         this.plans.defaultPlanName,
-        this.plans.planTable(),
+        this.planTable(),
         this.bounds,
         fast,
       ),
@@ -156,7 +167,7 @@ export class SessionStore implements HeartbeatStore {
         this.control.usherUserSessions(
           ...scriptKeys(userKeys(this.prefix, userId)),
           this.plans.defaultPlanName,
-          this.plans.planTable(),
+          this.planTable(),
         ),
       ),
       toUserSessions,
@@ -177,7 +188,7 @@ export class SessionStore implements HeartbeatStore {
           ...scriptKeys(userKeys(this.prefix, userId)),
           sessionId ?? '',
           this.plans.defaultPlanName,
-          this.plans.planTable(),
+          this.planTable(),
           this.bounds.maxEntriesPerUser,
         ),
       ),
@@ -196,7 +207,7 @@ export class SessionStore implements HeartbeatStore {
           ...scriptKeys(userKeys(this.prefix, userId)),
           sessionId,
           this.plans.defaultPlanName,
-          this.plans.planTable(),
+          this.planTable(),
         ),
       ),
       toEndedDownload,
@@ -213,7 +224,7 @@ export class SessionStore implements HeartbeatStore {
         this.control.usherUserDevices(
           ...scriptKeys(userKeys(this.prefix, userId)),
           this.plans.defaultPlanName,
-          this.plans.planTable(),
+          this.planTable(),
         ),
       ),
       toUserDevices,

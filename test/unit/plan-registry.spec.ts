@@ -4,7 +4,8 @@ import { AppConfig } from '../../src/config/app-config';
 import { loadConfig } from '../../src/config/load-config';
 import { Plan } from '../../src/config/plan';
 import { MetricsService } from '../../src/metrics/metrics.service';
-import { encodePlanTable, PlanRegistry } from '../../src/plans/plan-registry';
+import { PlanRegistry } from '../../src/plans/plan-registry';
+import { encodePlanTable } from '../../src/sessions/plan-table';
 import { PlanOverlaySnapshot, PlanStore } from '../../src/plans/plan-store';
 import { RedisClient } from '../../src/redis/redis-connection';
 
@@ -111,7 +112,7 @@ describe('PlanRegistry', () => {
     expect(registry.planFor('gold').name).toBe('basic');
     expect(registry.planFor(undefined).name).toBe('basic');
     expect(registry.has('gold')).toBe(false);
-    expect(registry.planTable()).toBe(encodePlanTable([BASIC, FAMILY]));
+    expect(encodePlanTable(registry.current.values())).toBe(encodePlanTable([BASIC, FAMILY]));
   });
 
   it('applies the API plans: new ones after the file plans by name, one named like a file plan replaces it', async () => {
@@ -124,7 +125,7 @@ describe('PlanRegistry', () => {
     await r.refresh();
     expect(summary(r)).toEqual(['basic:api:5', 'family:file:4', 'alpha:api:2', 'zeta:api:7']);
     expect(r.planFor('basic')).toMatchObject({ maxStreams: 5, onLimit: 'evict-oldest' });
-    expect(r.planTable()).toBe(
+    expect(encodePlanTable(r.current.values())).toBe(
       '\nbasic 5 session evict-oldest 60 30 -1 30\nfamily 4 device reject-new 60 30 -1 30\n' +
         'alpha 2 session reject-new 60 30 -1 30\nzeta 7 session reject-new 60 30 -1 30\n',
     );
@@ -155,6 +156,16 @@ describe('PlanRegistry', () => {
     source.put('e.2', {});
     await r.refresh();
     expect(summary(r)).toEqual(['basic:file:1', 'family:file:4']);
+  });
+
+  it('keeps the same plans map until the plans change (users cache what they derive from it)', async () => {
+    const r = withSource();
+    const before = r.current;
+    expect(r.current).toBe(before);
+    source.put('e.1', { gold: { maxStreams: 3 } });
+    await r.refresh();
+    expect(r.current).not.toBe(before);
+    expect([...r.current.keys()]).toEqual(['basic', 'family', 'gold']);
   });
 
   it('does not apply the same version twice', async () => {

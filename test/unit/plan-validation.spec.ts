@@ -1,5 +1,5 @@
 import { parsePlan, parsePlanCatalog, Plan, PLAN_DEFAULTS } from '../../src/config/plan';
-import { encodePlanTable } from '../../src/plans/plan-registry';
+import { encodePlanTable } from '../../src/sessions/plan-table';
 
 /** A plan body (plans file or admin API) and the table the scripts read (README, "Plans"). */
 

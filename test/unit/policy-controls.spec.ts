@@ -1,7 +1,7 @@
 import { parsePlanCatalog } from '../../src/config/plan';
 import { validateHeartbeat } from '../../src/heartbeat/heartbeat-request';
 import { decisionEvents } from '../../src/events/session-event';
-import { encodePlanTable } from '../../src/plans/plan-registry';
+import { encodePlanTable } from '../../src/sessions/plan-table';
 import { HeartbeatInput, StoreDecision, StoredSession } from '../../src/sessions/session-store';
 
 describe('rollout and fairness controls: plans file', () => {

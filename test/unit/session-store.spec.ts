@@ -2,7 +2,7 @@ import { ReplyError } from 'ioredis';
 import { Counter } from 'prom-client';
 import { Plan } from '../../src/config/plan';
 import { MetricsService } from '../../src/metrics/metrics.service';
-import { encodePlanTable } from '../../src/plans/plan-registry';
+import { encodePlanTable } from '../../src/sessions/plan-table';
 import {
   heartbeatScriptArgs,
   SCRIPT_KEY_COUNT,
@@ -63,7 +63,7 @@ const TABLE = encodePlanTable([BASIC]);
 const plans: StorePlans = {
   defaultPlanName: 'basic',
   planFor: () => BASIC,
-  planTable: () => TABLE,
+  current: new Map([['basic', BASIC]]),
 };
 const OPTIONS: SessionStoreOptions = {
   keyPrefix: 'px',
@@ -130,6 +130,31 @@ describe('SessionStore', () => {
     ]);
     expect(hot.calls[0].args.slice(0, 7)).toEqual(scriptKeys(userKeys('px', 'u1')));
     expect(control.calls).toEqual([]);
+  });
+
+  it('sends the plan table of the plans in force, encoded again only when they change', async () => {
+    const changing = { ...plans, current: new Map([['basic', BASIC]]) };
+    const hot = fakeConnection(() => Promise.resolve(admitted));
+    const store = new SessionStore(
+      {
+        hot: hot.client,
+        hotWrites: { hold: jest.fn() },
+        control: fakeConnection(() => Promise.resolve(1)).client,
+      },
+      OPTIONS,
+      changing,
+      new MetricsService(),
+    );
+    const tableSent = () => hot.calls[hot.calls.length - 1].args[7 + 7];
+    await store.heartbeat(input);
+    expect(tableSent()).toBe(TABLE);
+    const gold = { ...BASIC, name: 'gold', maxStreams: 9 };
+    changing.current = new Map([
+      ['basic', BASIC],
+      ['gold', gold],
+    ]);
+    await store.heartbeat(input);
+    expect(tableSent()).toBe(encodePlanTable([BASIC, gold]));
   });
 
   it("completes a fast renewal's bare count from the plan, and decodes a full reply", async () => {
