@@ -33,7 +33,7 @@ export const QUIET_CORES = 0.15;
 /** ... and above this during a run, as a disturbed one (measured again with BENCH_QUIET_WAIT_S). */
 export const DISTURBED_CORES = 0.25;
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 function number(env, name, fallback, { min = 0, integer = false } = {}) {
   const raw = env[name];

@@ -1,5 +1,6 @@
 // The bench workload: id shapes, the bench plan, request bodies for the renewal-heavy mix, and
 // the script (the very lib.lua + heartbeat.lua usher registers, from dist/) with its ARGV.
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 
@@ -52,8 +53,10 @@ const DEFAULT_BOUNDS = { maxEntriesPerUser: 64, maxSessionsPerDevice: 8 };
 export function loadUsherScript(root) {
   const dist = join(root, 'dist');
   const require = createRequire(join(dist, 'main.js'));
-  const { encodePlanTable } = require('./plans/plan-registry.js');
-  const { userKeys, scriptKeys } = require('./sessions/session-keys.js');
+  // Where a build keeps a module moved across commits (a baseline may be an older build).
+  const first = (...paths) => require(paths.find((p) => existsSync(join(dist, p))) ?? paths[0]);
+  const { encodePlanTable } = first('./sessions/plan-table.js', './plans/plan-registry.js');
+  const { userKeys, scriptKeys } = first('./redis/user-keys.js', './sessions/session-keys.js');
   const {
     loadSessionScripts,
     heartbeatScriptArgs,
