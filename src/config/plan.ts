@@ -47,6 +47,16 @@ export const CONTROL_DEFAULTS = {
   deviceWindowHours: 720,
 } as const;
 
+/** The rollout and fairness controls a plan may set (docs/admin-api.md). */
+export const CONTROL_FIELDS = [
+  'enforcement',
+  'evictionGraceSeconds',
+  'handoff',
+  'maxStreamsPerContent',
+  'maxDevices',
+  'deviceWindowHours',
+] as const satisfies readonly (keyof PlanPolicy)[];
+
 export interface Plan extends PlanPolicy {
   name: string;
 }

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
-import { PlanPolicy } from '../config/plan';
+import { CONTROL_FIELDS, PlanPolicy } from '../config/plan';
 import { RedisConnections } from '../redis/redis-connections';
 import { RedisClient } from '../redis/redis-connection';
 import { ConfigStoreError, storeCall } from './config-store-error';
@@ -25,12 +25,7 @@ const OPTIONAL_PLAN_FIELDS = [
   'maxDownloads',
   'downloadDays',
   'downloadPlaybackHours',
-  'enforcement',
-  'evictionGraceSeconds',
-  'handoff',
-  'maxStreamsPerContent',
-  'maxDevices',
-  'deviceWindowHours',
+  ...CONTROL_FIELDS,
 ] as const satisfies readonly (keyof PlanPolicy)[];
 
 /** The API plans as stored: raw JSON bodies by plan name, validated by the registry on load. */

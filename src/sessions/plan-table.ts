@@ -1,16 +1,7 @@
-import { CONTROL_DEFAULTS, DOWNLOAD_DEFAULTS, Plan } from '../config/plan';
+import { CONTROL_DEFAULTS, CONTROL_FIELDS, DOWNLOAD_DEFAULTS, Plan } from '../config/plan';
 
 // The plan table is the scripts' view of the plans: it sits beside the Lua that parses it
 // (lua/policy.lua), and the store encodes it from the plans it is given.
-
-const CONTROL_FIELDS = [
-  'enforcement',
-  'evictionGraceSeconds',
-  'handoff',
-  'maxStreamsPerContent',
-  'maxDevices',
-  'deviceWindowHours',
-] as const;
 
 /** Whether a plan sets any rollout and fairness control (only then the table line carries them). */
 function hasControls(p: Plan): boolean {

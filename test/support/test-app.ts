@@ -2,28 +2,11 @@ import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { createApp } from '../../src/app.factory';
 import { AppConfig } from '../../src/config/app-config';
 import { loadConfig } from '../../src/config/load-config';
-import { Plan, PlanCatalog } from '../../src/config/plan';
 
 export const LICENSE_TOKEN = 'test-license-server-token';
 export const ADMIN_TOKEN = 'test-admin-token';
 
-export function plan(name: string, fields: Partial<Omit<Plan, 'name'>> = {}): Plan {
-  return {
-    name,
-    maxStreams: 2,
-    countBy: 'session',
-    onLimit: 'reject-new',
-    renewalIntervalSeconds: 60,
-    graceSeconds: 30,
-    ...fields,
-  };
-}
-
-/** A catalogue for tests: `basic` (default) plus whatever the test adds. */
-export function catalog(...plans: Plan[]): PlanCatalog {
-  const all = plans.some((p) => p.name === 'basic') ? plans : [plan('basic'), ...plans];
-  return { defaultPlan: 'basic', plans: all };
-}
+export { catalog, plan } from './plans';
 
 /**
  * A validated config for tests: the repo's loadConfig on a minimal env (so tests exercise the

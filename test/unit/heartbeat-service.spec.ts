@@ -17,6 +17,7 @@ import {
   StoredSession,
   StoreError,
 } from '../../src/sessions/session-types';
+import { plan } from '../support/plans';
 
 /*
  * HeartbeatService on its own: a fake HeartbeatStore, the real plan registry (file plans only)
@@ -27,14 +28,7 @@ type Deps = ConstructorParameters<typeof HeartbeatService>;
 type SessionEvents = Deps[4];
 type SlotSightings = Deps[5];
 
-const BASIC: Plan = {
-  name: 'basic',
-  maxStreams: 1,
-  countBy: 'session',
-  onLimit: 'reject-new',
-  renewalIntervalSeconds: 60,
-  graceSeconds: 30,
-};
+const BASIC: Plan = plan('basic', { maxStreams: 1 });
 const FAMILY: Plan = {
   name: 'family',
   maxStreams: 3,

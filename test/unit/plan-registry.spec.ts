@@ -8,6 +8,7 @@ import { PlanRegistry } from '../../src/plans/plan-registry';
 import { encodePlanTable } from '../../src/sessions/plan-table';
 import { PlanOverlaySnapshot, PlanStore } from '../../src/plans/plan-store';
 import { RedisClient } from '../../src/redis/redis-connection';
+import { plan } from '../support/plans';
 
 /*
  * PlanRegistry over a fake plan source: the file plans as the baseline, API plans on top, kept
@@ -54,14 +55,7 @@ class FakePlanSource implements PlanSource {
   }
 }
 
-const BASIC: Plan = {
-  name: 'basic',
-  maxStreams: 1,
-  countBy: 'session',
-  onLimit: 'reject-new',
-  renewalIntervalSeconds: 60,
-  graceSeconds: 30,
-};
+const BASIC: Plan = plan('basic', { maxStreams: 1 });
 const FAMILY: Plan = { ...BASIC, name: 'family', maxStreams: 4, countBy: 'device' };
 
 function configWithFilePlans(): AppConfig {

@@ -20,6 +20,7 @@ import {
   StoreError,
   StorePlans,
 } from '../../src/sessions/session-store';
+import { plan } from '../support/plans';
 
 /*
  * SessionStore on fake connections: what it sends, where, and how it classifies what comes back
@@ -51,14 +52,7 @@ function fakeConnection(answer: (call: Call) => Promise<unknown>) {
   return { client, defined, calls };
 }
 
-const BASIC: Plan = {
-  name: 'basic',
-  maxStreams: 2,
-  countBy: 'session',
-  onLimit: 'reject-new',
-  renewalIntervalSeconds: 60,
-  graceSeconds: 30,
-};
+const BASIC: Plan = plan('basic');
 const TABLE = encodePlanTable([BASIC]);
 const plans: StorePlans = {
   defaultPlanName: 'basic',
