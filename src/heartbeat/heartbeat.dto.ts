@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { ID_MAX, ID_PATTERN, USER_ID_MAX } from '../common/ids';
 import { DRMS } from '../sessions/session-identity';
-import { MESSAGE_TYPES } from './heartbeat-request';
+import { MESSAGE_TYPES } from './heartbeat.schema';
 import { LICENSE_TYPES } from './license-policy';
 
 const ID = { pattern: ID_PATTERN.source, minLength: 1, maxLength: ID_MAX };
