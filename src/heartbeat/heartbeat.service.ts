@@ -47,7 +47,7 @@ export class HeartbeatService {
   /** A promise chain, not an async function: one promise fewer per heartbeat (see SessionStore). */
   decide(request: HeartbeatRequest): Promise<HeartbeatResponse> {
     const started = process.hrtime.bigint();
-    // validateHeartbeat guarantees an id source (customSessionId, sessionId or deviceId).
+    // heartbeatProblems guarantees an id source (customSessionId, sessionId or deviceId).
     const sessionId = effectiveSessionId(this.config.sessionIdSecret, request) as string;
     const input: HeartbeatInput = {
       userId: request.userId,
