@@ -5,7 +5,7 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { FastifyInstance } from 'fastify';
 import { AppModule } from './app.module';
 import { AppConfig } from './config/app-config';
-import { documentHeartbeatRoute, HEARTBEAT_MODELS } from './heartbeat/heartbeat.openapi';
+import { documentHeartbeatRoute } from './heartbeat/heartbeat.openapi';
 import { documentLicenseRoute } from './proxy/proxy.openapi';
 
 /** Bodies over 16 KiB are refused with 413 before anything else reads them. */
@@ -69,7 +69,6 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
       .setVersion('1')
       .addBearerAuth()
       .build(),
-    { extraModels: heartbeatApi ? HEARTBEAT_MODELS : [] },
   );
   if (heartbeatApi) {
     documentHeartbeatRoute(document);

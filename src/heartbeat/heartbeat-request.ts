@@ -1,99 +1,111 @@
-import { idProblem, USER_ID_MAX } from '../common/ids';
-import { Drm, DRMS } from '../sessions/session-identity';
-import { LICENSE_TYPES, LicenseType } from './license-policy';
+import Ajv, { ErrorObject } from 'ajv';
+import { ID_ALPHABET, ID_PATTERN } from '../common/ids';
+import { HeartbeatRequest, HeartbeatRequestSchema } from './heartbeat.schema';
 
-export const MESSAGE_TYPES = ['license-request', 'license-renewal', 'license-release'] as const;
-export type MessageType = (typeof MESSAGE_TYPES)[number];
+/**
+ * The body validator compiled from HeartbeatRequestSchema: the heartbeat route hands it to
+ * Fastify as its body validator, and the licence proxy calls it through validateHeartbeat. Every
+ * error is collected (allErrors), nothing is coerced, defaulted or removed: what is checked is
+ * what the client sent.
+ */
+export const checkHeartbeatBody = new Ajv({
+  allErrors: true,
+  coerceTypes: false,
+  useDefaults: false,
+  removeAdditional: false,
+  keywords: ['example'],
+}).compile<HeartbeatRequest>(HeartbeatRequestSchema);
 
-export interface HeartbeatRequest {
-  userId: string;
-  drm: Drm;
-  messageType: MessageType;
-  sessionId?: string;
-  customSessionId?: string;
-  deviceId?: string;
-  contentId?: string;
-  plan?: string;
-  /** streaming (default) or persistent (a download: offline, rental). */
-  licenseType?: LicenseType;
-  /** license-request only: a live session of the same user to stop first (takeover). */
-  takeoverSessionId?: string;
-}
+/** What problem wording needs of an Ajv error (Fastify's validation errors have it too). */
+export type SchemaError = Pick<ErrorObject, 'keyword' | 'instancePath' | 'params' | 'message'>;
 
-const OPTIONAL_IDS = [
-  'sessionId',
-  'customSessionId',
-  'deviceId',
-  'contentId',
-  'takeoverSessionId',
-] as const;
-const KNOWN_FIELDS = new Set<string>([
-  'userId',
-  'drm',
-  'messageType',
-  'plan',
-  'licenseType',
-  ...OPTIONAL_IDS,
-]);
+type FieldSchema = { enum?: string[]; minLength?: number; maxLength?: number; pattern?: string };
+const PROPERTIES = HeartbeatRequestSchema.properties as Partial<Record<string, FieldSchema>>;
+const FIELDS = Object.keys(PROPERTIES);
+const NOT_AN_OBJECT = 'body: must be a JSON object';
 
-function enumProblem(
-  field: string,
-  value: unknown,
-  allowed: readonly string[],
-): string | undefined {
-  if (value === undefined) return `${field}: required (one of ${allowed.join(', ')})`;
-  if (typeof value !== 'string' || !allowed.includes(value)) {
-    return `${field}: must be one of ${allowed.join(', ')}`;
+/** The wording of one schema error, for the field it is about. */
+function fieldProblem(field: string, error: SchemaError): string {
+  const schema = PROPERTIES[field] ?? {};
+  const oneOf = schema.enum && `one of ${schema.enum.join(', ')}`;
+  switch (error.keyword) {
+    case 'required':
+      return oneOf ? `required (${oneOf})` : 'required';
+    case 'type':
+    case 'enum':
+      return oneOf ? `must be ${oneOf}` : `must be a ${String(error.params.type)}`;
+    case 'minLength':
+    case 'maxLength':
+      return `must be ${schema.minLength ?? 0}-${schema.maxLength} characters`;
+    case 'pattern':
+      if (schema.pattern === ID_PATTERN.source) return `may only contain ${ID_ALPHABET}`;
+      return `must match ${schema.pattern}`;
+    default:
+      return error.message ?? 'is invalid';
   }
-  return undefined;
 }
 
 /**
- * Validates a heartbeat body and names every bad field. Hand-written rather than decorator-driven
- * because it runs on every license message: one pass, no intermediate class instances.
- * `isKnownPlan` says which plan names exist right now.
+ * Every problem of a heartbeat body, one per field ("field: what is wrong"): the schema's errors
+ * (from checkHeartbeatBody, or as Fastify attached them) in the wording of the 400 answer, then
+ * what JSON Schema cannot say: the plan must exist now, and without customSessionId or
+ * sessionId a deviceId is needed to synthesize the session id. Unknown fields come first, then
+ * the fields in the schema's order. Empty when the body is valid.
  */
-export function validateHeartbeat(
+export function heartbeatProblems(
   body: unknown,
+  errors: readonly SchemaError[] | null | undefined,
   isKnownPlan: (name: string) => boolean,
-): { request?: HeartbeatRequest; problems: string[] } {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    return { problems: ['body: must be a JSON object'] };
-  }
-  const input = body as Record<string, unknown>;
-  const problems: string[] = [];
-  for (const key of Object.keys(input)) {
-    if (!KNOWN_FIELDS.has(key)) problems.push(`${key}: unknown field`);
-  }
-  if (input.userId === undefined) problems.push('userId: required');
-  else push(problems, idProblem('userId', input.userId, USER_ID_MAX));
-  push(problems, enumProblem('drm', input.drm, DRMS));
-  push(problems, enumProblem('messageType', input.messageType, MESSAGE_TYPES));
-  for (const field of OPTIONAL_IDS) {
-    if (input[field] !== undefined) push(problems, idProblem(field, input[field]));
-  }
-  if (input.licenseType !== undefined) {
-    push(problems, enumProblem('licenseType', input.licenseType, LICENSE_TYPES));
-  }
-  if (input.plan !== undefined) {
-    if (typeof input.plan !== 'string' || !isKnownPlan(input.plan)) {
-      problems.push(`plan: ${JSON.stringify(input.plan)} is not a known plan`);
+): string[] {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return [NOT_AN_OBJECT];
+  const input = body as Partial<Record<string, unknown>>;
+  const unknown: string[] = [];
+  const byField = new Map<string, string>();
+  for (const error of errors ?? []) {
+    if (error.keyword === 'additionalProperties') {
+      unknown.push(`${String(error.params.additionalProperty)}: unknown field`);
+      continue;
     }
+    const field =
+      error.keyword === 'required'
+        ? String(error.params.missingProperty)
+        : error.instancePath.slice(1) || 'body';
+    // Ajv may report two errors for one field (maxLength and pattern): the first one names it.
+    if (!byField.has(field)) byField.set(field, `${field}: ${fieldProblem(field, error)}`);
+  }
+  if (typeof input.plan === 'string' && !byField.has('plan') && !isKnownPlan(input.plan)) {
+    byField.set('plan', `plan: ${JSON.stringify(input.plan)} is not a known plan`);
   }
   if (
     input.customSessionId === undefined &&
     input.sessionId === undefined &&
     input.deviceId === undefined
   ) {
-    problems.push(
+    byField.set(
+      'deviceId',
       'deviceId: required when neither customSessionId nor sessionId is given (the session id is synthesized from it)',
     );
   }
-  return problems.length
-    ? { problems }
-    : { request: input as unknown as HeartbeatRequest, problems };
+  if (!unknown.length && !byField.size) return unknown;
+  const problems = unknown;
+  for (const field of FIELDS) {
+    const problem = byField.get(field);
+    if (problem !== undefined) problems.push(problem);
+    byField.delete(field);
+  }
+  problems.push(...byField.values());
+  return problems;
 }
 
-function push(problems: string[], problem: string | undefined): void {
-  if (problem) problems.push(problem);
+/**
+ * Validates a heartbeat body against the schema and the rules beyond it, naming every bad
+ * field. `isKnownPlan` says which plan names exist right now.
+ */
+export function validateHeartbeat(
+  body: unknown,
+  isKnownPlan: (name: string) => boolean,
+): { request?: HeartbeatRequest; problems: string[] } {
+  const valid = checkHeartbeatBody(body);
+  const problems = heartbeatProblems(body, valid ? null : checkHeartbeatBody.errors, isKnownPlan);
+  return problems.length ? { problems } : { request: body as HeartbeatRequest, problems };
 }

@@ -14,9 +14,9 @@ import {
   StoreDecision,
   StoreError,
 } from '../sessions/session-types';
-import { SessionView, toSessionView } from '../sessions/session-view';
-import { DeviceView, toDeviceView } from '../sessions/device-view';
-import { HeartbeatRequest } from './heartbeat-request';
+import { toSessionView } from '../sessions/session-view';
+import { toDeviceView } from '../sessions/device-view';
+import { HeartbeatRequest, HeartbeatResponse } from './heartbeat.schema';
 import { LicensePolicy, licensePolicy, LicenseType } from './license-policy';
 import { Plan } from '../config/plan';
 
@@ -27,26 +27,6 @@ const DOWNLOAD_OUTCOMES: Partial<Record<StoreDecision['reason'], string>> = {
   download_limit_exceeded: 'denied',
   released: 'returned',
 };
-
-export interface HeartbeatResponse {
-  decision: 'allow' | 'deny';
-  reason: StoreDecision['reason'] | 'degraded';
-  sessionId: string;
-  plan: string;
-  countBy: StoreDecision['countBy'];
-  activeStreams: number;
-  maxStreams: number;
-  renewAfterSeconds: number;
-  expiresInSeconds: number;
-  evicted: SessionView[];
-  conflicts: SessionView[];
-  /** On allow: the policy to put into the licence (README, "Licence policy"). */
-  license?: LicensePolicy;
-  /** Under a shadow plan: what enforcement would have answered (docs/admin-api.md). */
-  shadow?: { decision: 'allow' | 'deny'; reason: StoreDecision['reason']; evicted: SessionView[] };
-  /** On device_limit_exceeded: the registered devices. */
-  devices?: DeviceView[];
-}
 
 /** The renewal-check: identity → one store call → metrics → response (docs/architecture.md, "The hot path"). */
 @Injectable()
@@ -67,7 +47,7 @@ export class HeartbeatService {
   /** A promise chain, not an async function: one promise fewer per heartbeat (see SessionStore). */
   decide(request: HeartbeatRequest): Promise<HeartbeatResponse> {
     const started = process.hrtime.bigint();
-    // validateHeartbeat guarantees an id source (customSessionId, sessionId or deviceId).
+    // heartbeatProblems guarantees an id source (customSessionId, sessionId or deviceId).
     const sessionId = effectiveSessionId(this.config.sessionIdSecret, request) as string;
     const input: HeartbeatInput = {
       userId: request.userId,

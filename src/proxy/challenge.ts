@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import type { MessageType } from '../heartbeat/heartbeat-request';
+import type { MessageType } from '../heartbeat/heartbeat.schema';
 
 /** What a licence message is, read from its bytes by the DRM's rules (docs/proxy.md). */
 export type ChallengeReading =

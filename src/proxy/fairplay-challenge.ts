@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { MESSAGE_TYPES, MessageType } from '../heartbeat/heartbeat-request';
+import { MESSAGE_TYPES, MessageType } from '../heartbeat/heartbeat.schema';
 import { ChallengeError, ChallengeReading } from './challenge';
 
 export const MESSAGE_TYPE_HEADER = 'x-usher-message-type';

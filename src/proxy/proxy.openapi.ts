@@ -1,11 +1,15 @@
-import { getSchemaPath, OpenAPIObject } from '@nestjs/swagger';
-import { ErrorResponseDto, HeartbeatResponseDto } from '../heartbeat/heartbeat.dto';
+import { OpenAPIObject } from '@nestjs/swagger';
+import {
+  addHeartbeatComponents,
+  HeartbeatComponent,
+  heartbeatSchemaRef,
+} from '../heartbeat/heartbeat.openapi';
 import { ALLOWED_REQUEST_HEADERS, EXPOSED_HEADERS } from './cors';
 
 export const LICENSE_OPENAPI_PATH = '/v1/licenses/{drm}';
 
-const json = (model: typeof HeartbeatResponseDto | typeof ErrorResponseDto) => ({
-  content: { 'application/json': { schema: { $ref: getSchemaPath(model) } } },
+const json = (name: HeartbeatComponent) => ({
+  content: { 'application/json': { schema: heartbeatSchemaRef(name) } },
 });
 const usherHeaders = {
   'X-Usher-Decision': { schema: { type: 'string', enum: ['allow', 'deny'] } },
@@ -22,6 +26,7 @@ const headerParam = (name: string, description: string) => ({
 
 /** Adds POST /v1/licenses/{drm} (a plain Fastify route, license.route.ts) to the document. */
 export function documentLicenseRoute(document: OpenAPIObject): void {
+  addHeartbeatComponents(document);
   const post = {
     operationId: 'license',
     tags: ['licence-proxy'],
@@ -64,14 +69,17 @@ export function documentLicenseRoute(document: OpenAPIObject): void {
       },
       '400': {
         description: 'The challenge is not a message of its DRM, or an id is invalid',
-        ...json(ErrorResponseDto),
+        ...json('ErrorResponseDto'),
       },
-      '401': { description: 'Missing, invalid or expired player token', ...json(ErrorResponseDto) },
+      '401': {
+        description: 'Missing, invalid or expired player token',
+        ...json('ErrorResponseDto'),
+      },
       '403': {
         description:
           'Denied: the heartbeat answer (reason, conflicts); the licence server was not called',
         headers: usherHeaders,
-        ...json(HeartbeatResponseDto),
+        ...json('HeartbeatResponseDto'),
       },
       '404': { description: 'No licence server is configured for this DRM' },
       '413': { description: 'Body over 64 KiB' },

@@ -1,5 +1,6 @@
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import request from 'supertest';
+import { HeartbeatRequestSchema, LicensePolicySchema } from '../../src/heartbeat/heartbeat.schema';
 import { startRedis, TestRedis } from '../support/redis-server';
 import {
   ADMIN_TOKEN,
@@ -224,6 +225,12 @@ describe('POST /v1/heartbeats over HTTP', () => {
         { ...good, licenseType: 'rental' },
         /^licenseType: must be one of streaming, persistent/,
       ],
+      ['plan not a string', { ...good, plan: 42 }, /^plan: must be a string/],
+      ['userId an object', { ...good, userId: { $gt: '' } }, /^userId: must be a string/],
+      ['drm an array', { ...good, drm: ['widevine'] }, /^drm: must be one of/],
+      ['null messageType', { ...good, messageType: null }, /^messageType: must be one of/],
+      ['huge userId', { ...good, userId: 'u'.repeat(15_000) }, /^userId: must be 1-128/],
+      ['prototype-named field', { ...good, constructor: 1 }, /^constructor: unknown field/],
     ];
 
     it.each(matrix)('%s → 400 naming the field', async (_name, body, problem) => {
@@ -239,6 +246,34 @@ describe('POST /v1/heartbeats over HTTP', () => {
       expect(res.status).toBe(400);
       expect(res.body.problems).toHaveLength(5);
       expect(res.body.message).toContain('drm');
+    });
+
+    it('names every unknown field, however many', async () => {
+      const extra = Object.fromEntries(Array.from({ length: 200 }, (_, i) => [`x${i}`, i]));
+      const before = await redis.client.dbsize();
+      const res = await post({ ...good, ...extra });
+      expect(res.status).toBe(400);
+      expect(res.body.problems).toHaveLength(200);
+      expect(res.body.problems[199]).toBe('x199: unknown field');
+      expect(await redis.client.dbsize()).toBe(before);
+    });
+
+    it('a prototype key (__proto__, constructor.prototype) → 400, nothing polluted or stored', async () => {
+      const before = await redis.client.dbsize();
+      for (const raw of [
+        `{"userId":"u","drm":"widevine","messageType":"license-request","sessionId":"s","__proto__":{"plan":"family"}}`,
+        `{"userId":"u","drm":"widevine","messageType":"license-request","sessionId":"s","constructor":{"prototype":{"plan":"family"}}}`,
+      ]) {
+        const res = await request(app.getHttpServer())
+          .post('/v1/heartbeats')
+          .set('authorization', `Bearer ${LICENSE_TOKEN}`)
+          .set('content-type', 'application/json')
+          .send(raw);
+        expect(res.status).toBe(400);
+        expect(res.body).toMatchObject({ statusCode: 400, message: expect.any(String) });
+      }
+      expect(({} as Record<string, unknown>).plan).toBeUndefined();
+      expect(await redis.client.dbsize()).toBe(before);
     });
 
     it('a body that is not a JSON object → 400', async () => {
@@ -329,6 +364,17 @@ describe('POST /v1/heartbeats over HTTP', () => {
           'expiresInSeconds',
         ]),
       );
+      // The very schemas the route validates and serializes with (heartbeat.schema.ts).
+      const plain = (schema: object) => JSON.parse(JSON.stringify(schema));
+      expect(schemas.HeartbeatRequestDto).toEqual(plain(HeartbeatRequestSchema));
+      expect(schemas.LicensePolicyDto).toEqual(plain(LicensePolicySchema));
+      expect(schemas.HeartbeatResponseDto.properties.license).toEqual({
+        description: expect.stringMatching(/licence/),
+        allOf: [{ $ref: '#/components/schemas/LicensePolicyDto' }],
+      });
+      expect(schemas.HeartbeatResponseDto.properties.conflicts.items).toEqual({
+        $ref: '#/components/schemas/SessionViewDto',
+      });
       expect((await request(app.getHttpServer()).get('/docs')).status).toBe(200);
     });
 

@@ -226,6 +226,13 @@ describe('POST /v1/licenses/{drm}: the HTTP contract', () => {
     expect(Object.keys(op.responses)).toEqual(
       expect.arrayContaining(['200', '400', '401', '403', '404', '413', '502', '503', '504']),
     );
+    // A deny is the heartbeat answer: the same component as the heartbeat's 200.
+    const denied = op.responses['403'].content['application/json'].schema.$ref;
+    expect(denied).toBe('#/components/schemas/HeartbeatResponseDto');
+    expect(doc.components.schemas.HeartbeatResponseDto.properties.decision.enum).toEqual([
+      'allow',
+      'deny',
+    ]);
   });
 });
 

@@ -1,5 +1,5 @@
 import { Plan } from '../../src/config/plan';
-import { HeartbeatRequest } from '../../src/heartbeat/heartbeat-request';
+import { HeartbeatRequest } from '../../src/heartbeat/heartbeat.schema';
 import { userKeys } from '../../src/redis/user-keys';
 import { useStoreSuite } from '../support/store-suite';
 import { STORE_TARGETS } from '../support/store-targets';

@@ -83,8 +83,63 @@ describe('validateHeartbeat', () => {
     expect(problemsOf({ ...playready, customSessionId: 'c' })).toEqual([]);
   });
 
+  it('names one problem per field, and the first of several', () => {
+    // too long and outside the alphabet: the length is named
+    expect(problemsOf({ ...valid, userId: ' '.repeat(129) })).toEqual([
+      'userId: must be 1-128 characters',
+    ]);
+    expect(problemsOf({ ...valid, drm: 5 })).toEqual([
+      'drm: must be one of widevine, playready, fairplay, clearkey',
+    ]);
+  });
+
+  it('names wrong types, plan included, without coercing them', () => {
+    expect(problemsOf({ ...valid, userId: null, plan: 42, contentId: ['c'] })).toEqual([
+      'userId: must be a string',
+      'contentId: must be a string',
+      'plan: must be a string',
+    ]);
+    expect(problemsOf({ ...valid, messageType: { $ne: 1 } })).toEqual([
+      expect.stringMatching(/^messageType: must be one of/),
+    ]);
+  });
+
+  it('lists unknown fields first, then the fields in the order of the contract', () => {
+    expect(
+      problemsOf({ zz: 1, licenseType: 'rental', drm: 'x', messageType: 'license-request' }),
+    ).toEqual([
+      'zz: unknown field',
+      'userId: required',
+      expect.stringMatching(/^drm: must be one of/),
+      expect.stringMatching(/^deviceId: required when/),
+      expect.stringMatching(/^licenseType: must be one of/),
+    ]);
+  });
+
+  it('adds no default and removes nothing', () => {
+    const body = { ...valid };
+    expect(validateHeartbeat(body, known).request).toBe(body);
+    expect(body).toEqual(valid);
+    const extra = { ...valid, colour: 'red' };
+    expect(problemsOf(extra)).toEqual(['colour: unknown field']);
+    expect(extra).toHaveProperty('colour', 'red');
+  });
+
+  it('names prototype keys as unknown fields and pollutes nothing', () => {
+    const body = JSON.parse(
+      '{"userId":"u","drm":"widevine","messageType":"license-request","sessionId":"s",' +
+        '"__proto__":{"plan":"gold"},"constructor":{"prototype":{"plan":"gold"}}}',
+    );
+    expect(problemsOf(body)).toEqual(['__proto__: unknown field', 'constructor: unknown field']);
+    expect(({} as Record<string, unknown>).plan).toBeUndefined();
+    // a plan name that is an Object.prototype member is still only a name
+    expect(problemsOf({ ...valid, plan: 'constructor' })).toEqual([
+      'plan: "constructor" is not a known plan',
+    ]);
+  });
+
   it('rejects a body that is not an object', () => {
-    for (const body of [null, [], 'text', 3]) {
+    for (const body of [null, undefined, [], 'text', 3]) {
       expect(problemsOf(body)).toEqual(['body: must be a JSON object']);
     }
   });

@@ -4,7 +4,7 @@ import { Counter } from 'prom-client';
 import { AppConfig, FailMode } from '../../src/config/app-config';
 import { loadConfig } from '../../src/config/load-config';
 import { Plan } from '../../src/config/plan';
-import { HeartbeatRequest } from '../../src/heartbeat/heartbeat-request';
+import { HeartbeatRequest } from '../../src/heartbeat/heartbeat.schema';
 import { HeartbeatService } from '../../src/heartbeat/heartbeat.service';
 import { licensePolicy } from '../../src/heartbeat/license-policy';
 import { MetricsService } from '../../src/metrics/metrics.service';
