@@ -7,7 +7,7 @@ import {
   ON_LIMIT,
   PLAN_DEFAULTS,
 } from '../config/plan';
-import { DRMS } from '../sessions/session-identity';
+import { DRMS } from '../common/drm';
 
 /*
  * OpenAPI descriptions of the admin API. Validation itself is parsePlan (plans) and

@@ -1,6 +1,6 @@
 import { createPublicKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { Drm, DRMS } from '../sessions/session-identity';
+import { Drm, DRMS } from '../common/drm';
 
 /** How players' tokens are verified (docs/proxy.md "Security model"). */
 export type PlayerTokenKey =

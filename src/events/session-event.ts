@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Drm } from '../sessions/session-identity';
+import { Drm } from '../common/drm';
 import { HeartbeatInput, StoreDecision, StoredSession } from '../sessions/session-store';
 
 export const SESSION_EVENT_TYPES = [

@@ -2,7 +2,7 @@ import { CloneType, Static, Type } from '@sinclair/typebox';
 import { ID_MAX, ID_PATTERN, USER_ID_MAX } from '../common/ids';
 import { COUNT_BY, CountBy } from '../config/plan';
 import { DeviceView } from '../sessions/device-view';
-import { Drm, DRMS } from '../sessions/session-identity';
+import { Drm, DRMS } from '../common/drm';
 import { Reason } from '../sessions/session-types';
 import { SessionView } from '../sessions/session-view';
 import { LICENSE_TYPES, LicensePolicy } from './license-policy';

@@ -8,7 +8,7 @@ import { validateHeartbeat } from '../heartbeat/heartbeat-request';
 import { HeartbeatRequest, HeartbeatResponse } from '../heartbeat/heartbeat.schema';
 import { HeartbeatService } from '../heartbeat/heartbeat.service';
 import { PlanRegistry } from '../plans/plan-registry';
-import { Drm } from '../sessions/session-identity';
+import { Drm } from '../common/drm';
 import { ChallengeError, ChallengeParser, ChallengeReading } from './challenge';
 import { readClearKey } from './clearkey-challenge';
 import { readFairPlay } from './fairplay-challenge';

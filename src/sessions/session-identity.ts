@@ -1,7 +1,5 @@
+import { Drm } from '../common/drm';
 import { createHmac } from 'node:crypto';
-
-export const DRMS = ['widevine', 'playready', 'fairplay', 'clearkey'] as const;
-export type Drm = (typeof DRMS)[number];
 
 /** One letter per DRM keeps each stored session short (docs/performance.md: bytes per live session). */
 export const DRM_LETTER: Record<Drm, string> = {

@@ -1,5 +1,5 @@
 import { CountBy } from '../config/plan';
-import { Drm } from './session-identity';
+import { Drm } from '../common/drm';
 
 /*
  * What the session store answers and takes: decisions, stored sessions, downloads and devices,

@@ -1,4 +1,4 @@
-import { Drm } from './session-identity';
+import { Drm } from '../common/drm';
 import { StoredSession } from './session-store';
 
 /** A session as the APIs show it (conflicts, evicted, admin look-up). */
