@@ -25,7 +25,7 @@ const FILE_BASIC = {
   graceSeconds: 30,
   source: 'file',
 };
-/** SPEC §4: a plan change is in force on every instance within 2 s. */
+/** A plan change is in force on every instance within 2 s (docs/admin-api.md, "Propagation"). */
 const PROPAGATION_MS = 2000;
 
 describe('admin API: plans', () => {

@@ -257,7 +257,7 @@ describe('admin API: user sessions', () => {
     });
   });
 
-  describe('lowering a plan limit (SPEC §3.3 rank rule)', () => {
+  describe('lowering a plan limit (rank rule: a live slot renews only while it ranks within maxStreams)', () => {
     it('with 3 live sessions and maxStreams 3 → 1: the oldest renews, the newer two are denied', async () => {
       const u = user();
       // Names sort like start times, so even equal start milliseconds rank the same way.

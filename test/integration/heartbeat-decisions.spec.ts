@@ -147,7 +147,7 @@ describe.each(STORE_TARGETS)('heartbeat decisions on $name', (target) => {
     });
   });
 
-  describe('the rank rule (SPEC §3.3)', () => {
+  describe('the rank rule (a live slot renews only while it ranks within maxStreams by start)', () => {
     async function threeLive(u: string, p: string) {
       for (const s of ['first', 'second', 'third']) {
         expect(await beat(u, s, { plan: p })).toMatchObject({ reason: 'admitted' });

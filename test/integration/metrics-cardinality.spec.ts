@@ -13,8 +13,8 @@ import { startRedis, TestRedis } from '../support/redis-server';
 import { ADMIN_TOKEN, LICENSE_TOKEN, startApp, testConfig } from '../support/test-app';
 
 /**
- * SPEC §7: label values are bounded, never a user, session, device or content id. Proven the way
- * an SRE would notice it: 10,000 more users leave the number of series on /metrics unchanged.
+ * Label values are bounded, never a user, session, device or content id (docs/metrics.md). Proven
+ * the way an SRE would notice it: 10,000 more users leave the number of series on /metrics unchanged.
  */
 
 const USERS = 10_000;
@@ -55,7 +55,7 @@ function identity(series: string): string {
   return RUNTIME_TYPED.test(key) ? key.replace(/\b(kind|type)="[^"]*"/, '$1="*"') : key;
 }
 
-describe('metrics cardinality (SPEC §7: labels never carry an id)', () => {
+describe('metrics cardinality (labels never carry an id)', () => {
   let redis: TestRedis;
   let app: NestFastifyApplication;
   let transport: Transport;

@@ -12,9 +12,10 @@ import {
 } from '../support/usher-http';
 
 /**
- * SPEC §4/§5 under a real outage: while Redis cannot answer, every heartbeat is answered within
- * USHER_STORE_TIMEOUT_MS + 50 ms, `degraded` (fail open) or 503 (fail closed), readiness says so,
- * and normal decisions return within 5 s of Redis coming back, without restarting usher.
+ * USHER_FAIL_MODE and readiness (README, "Configuration" and "Operations") under a real outage:
+ * while Redis cannot answer, every heartbeat is answered within USHER_STORE_TIMEOUT_MS + 50 ms,
+ * `degraded` (fail open) or 503 (fail closed), readiness says so, and normal decisions return
+ * within 5 s of Redis coming back, without restarting usher.
  * Two faults: the server dies (connections refused) and the server hangs (SIGSTOP: sockets stay
  * open and silent, so only the command timeout can bound the wait).
  */

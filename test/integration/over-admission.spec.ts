@@ -4,11 +4,11 @@ import { catalog, plan, testConfig } from '../support/test-app';
 import { freshUser, heartbeat, startInstance, UsherInstance } from '../support/usher-http';
 
 /**
- * SPEC §3 and §9: no two concurrent admissions can both take the last slot, whatever the number
- * of usher instances. 100 parallel admissions (distinct sessions) of one user, spread over 3
- * instances sharing one store and key prefix, limit 2: exactly 2 are admitted, every round, on
- * one Redis and on a 3-master cluster alike (one script per heartbeat on the master of the
- * user's slot).
+ * No two concurrent admissions can both take the last slot, whatever the number of usher
+ * instances (README; docs/performance.md). 100 parallel admissions (distinct sessions) of one
+ * user, spread over 3 instances sharing one store and key prefix, limit 2: exactly 2 are
+ * admitted, every round, on one Redis and on a 3-master cluster alike (one script per heartbeat
+ * on the master of the user's slot).
  */
 const ROUNDS = 100;
 const PARALLEL = 100;

@@ -2,7 +2,7 @@ import { effectiveSessionId, synthesizeSessionId } from '../../src/sessions/sess
 
 const SECRET = 'unit-secret';
 
-describe('session identity (SPEC §2)', () => {
+describe('session identity (customSessionId, else sessionId, else synthesized)', () => {
   it('prefers customSessionId over the native sessionId over synthesis', () => {
     const all = { userId: 'u', customSessionId: 'c', sessionId: 'n', deviceId: 'd' };
     expect(effectiveSessionId(SECRET, all)).toBe('c');
