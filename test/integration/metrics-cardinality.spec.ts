@@ -13,8 +13,9 @@ import { startRedis, TestRedis } from '../support/redis-server';
 import { ADMIN_TOKEN, LICENSE_TOKEN, startApp, testConfig } from '../support/test-app';
 
 /**
- * Label values are bounded, never a user, session, device or content id (docs/metrics.md). Proven
- * the way an SRE would notice it: 10,000 more users leave the number of series on /metrics unchanged.
+ * Label values are bounded, never a user, session, device or content id (docs/metrics.md).
+ * Proven the way an SRE would notice it: 10,000 more users leave the number of series on /metrics
+ * unchanged.
  */
 
 const USERS = 10_000;
