@@ -51,8 +51,17 @@ export class WriteCoalescer {
     }
   }
 
-  /** Call before writing a command: it leaves at once or with the others of this turn. */
-  hold(): void {
+  /**
+   * Writes one command through the coalescer: `write` must issue exactly one command on the
+   * client this coalescer was built for, synchronously (as an ioredis call does). It leaves at
+   * once or with the others of this turn. The only way in, so no write can skip the hold.
+   */
+  send<T>(write: () => T): T {
+    this.hold();
+    return write();
+  }
+
+  private hold(): void {
     if (this.held >= this.maxBatch) this.flush(); // a full batch goes now
     for (const node of this.nodes()) {
       const stream = node.stream;

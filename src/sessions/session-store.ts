@@ -64,7 +64,7 @@ function classify(err: unknown): StoreError {
  */
 export interface StoreConnections {
   readonly hot: ScriptHost;
-  readonly hotWrites: Pick<WriteCoalescer, 'hold'>;
+  readonly hotWrites: Pick<WriteCoalescer, 'send'>;
   readonly control: ScriptHost;
 }
 
@@ -92,7 +92,7 @@ export type StoreMetrics = Pick<MetricsService, 'observeStore' | 'storeErrors'>;
  */
 export class SessionStore implements HeartbeatStore {
   private readonly hot: ScriptCalls;
-  private readonly hotWrites: Pick<WriteCoalescer, 'hold'>;
+  private readonly hotWrites: Pick<WriteCoalescer, 'send'>;
   private readonly control: ScriptCalls;
   private readonly prefix: string;
   private readonly storeTimeoutMs: number;
@@ -138,15 +138,16 @@ export class SessionStore implements HeartbeatStore {
   heartbeat(input: HeartbeatInput): Promise<StoreDecision> {
     if (!this.inFlight.tryStart()) return this.overloaded('heartbeat');
     const fast = fastRenewalPlan(input, this.plans.planFor(input.plan));
-    this.hotWrites.hold();
-    const sent = this.hot.usherHeartbeat(
-      ...heartbeatScriptArgs(
-        this.prefix,
-        input,
-        this.plans.defaultPlanName,
-        this.planTable(),
-        this.bounds,
-        fast,
+    const sent = this.hotWrites.send(() =>
+      this.hot.usherHeartbeat(
+        ...heartbeatScriptArgs(
+          this.prefix,
+          input,
+          this.plans.defaultPlanName,
+          this.planTable(),
+          this.bounds,
+          fast,
+        ),
       ),
     );
     // A hard bound on the hot path, whatever the client is doing (see withDeadline).

@@ -64,18 +64,14 @@ describe('WriteCoalescer on a single node', () => {
     expect((await readsProcessed(redis.client)) - before).toBeGreaterThanOrEqual(COMMANDS + 1);
   });
 
-  /** Each command preceded by hold(), as SessionStore issues them. */
+  /** Each command sent through the coalescer, as SessionStore issues them. */
   const issue = (c: WriteCoalescer, tag: string, count = COMMANDS) =>
     values(tag)
       .slice(0, count)
-      .map((v) => {
-        c.hold();
-        return client.echo(v);
-      });
+      .map((v) => c.send(() => client.echo(v)));
 
   it('sends a command that finds Redis idle at once: nothing waits for the turn to end', () => {
-    coalescer.hold();
-    const alone = client.echo('alone');
+    const alone = coalescer.send(() => client.echo('alone'));
     expect(client.stream.writableCorked).toBe(0);
     return expect(alone).resolves.toBe('alone');
   });
@@ -106,7 +102,7 @@ describe('WriteCoalescer on a single node', () => {
     await nextTurn();
     expect(client.stream.writableCorked).toBe(0);
     await expect(Promise.all([first, held])).resolves.toEqual(['turn-0', 'turn-1']);
-    coalescer.hold();
+    await coalescer.send(() => client.echo('after'));
     expect(client.stream.writableCorked).toBe(0); // nothing in flight: no cork
   });
 
@@ -116,8 +112,7 @@ describe('WriteCoalescer on a single node', () => {
       { connectionName: 't' },
     );
     down.on('error', () => undefined);
-    expect(() => new WriteCoalescer(down).hold()).not.toThrow();
-    await expect(down.echo('x')).rejects.toThrow();
+    await expect(new WriteCoalescer(down).send(() => down.echo('x'))).rejects.toThrow();
     down.disconnect();
   });
 });
@@ -154,10 +149,7 @@ describe('WriteCoalescer over TLS', () => {
     const uncork = jest.spyOn(client.stream, 'uncork');
     const replies = values('tls')
       .slice(0, 20)
-      .map((v) => {
-        coalescer.hold();
-        return client.echo(v);
-      });
+      .map((v) => coalescer.send(() => client.echo(v)));
     expect(uncork).toHaveBeenCalledTimes(2);
     await nextTurn();
     expect(uncork).toHaveBeenCalledTimes(3);
@@ -230,12 +222,7 @@ describe('WriteCoalescer on a 3-master cluster', () => {
     await new Promise((r) => setTimeout(r, 300));
     const before = await Promise.all(masters.map(readsProcessed));
     const coalescer = new WriteCoalescer(client, keys.length);
-    const replies = await Promise.all(
-      keys.map((k) => {
-        coalescer.hold();
-        return client.set(k, k);
-      }),
-    );
+    const replies = await Promise.all(keys.map((k) => coalescer.send(() => client.set(k, k))));
     const after = await Promise.all(masters.map(readsProcessed));
     expect(replies.every((r) => r === 'OK')).toBe(true);
     // Per master: its first command (nothing in flight there yet), the rest together, the INFO.
