@@ -1,38 +1,7 @@
 import { EffectivePlan } from '../plans/plan-registry';
+import { PlanStatsView, StatsView } from './stats-api';
 import { parseStatsField } from './stats-fields';
 import { Bucket, BUCKET_SECONDS, WINDOW_SECONDS } from './stats-store';
-
-export interface PlanStatsView {
-  plan: string;
-  source: EffectivePlan['source'];
-  maxStreams: number;
-  /** Cluster-wide live slots now; null until the first count has been taken. */
-  activeSlots: number | null;
-  /** Answers in the window by reason. */
-  decisions: Record<string, number>;
-  /** Denials over allow and deny answers (releases left out) in the window; null without any. */
-  denyRatio: number | null;
-  degraded: number;
-  shadowDenials: number;
-  series: {
-    activeSlots: (number | null)[];
-    maxStreams: (number | null)[];
-    /** Decisions per second by reason, one value per bucket. */
-    perSecond: Record<string, number[]>;
-    denyRatio: (number | null)[];
-  };
-}
-
-export interface StatsView {
-  generatedAt: string;
-  windowSeconds: number;
-  bucketSeconds: number;
-  /** Bucket starts (Unix seconds), oldest first; the last bucket is still filling. */
-  timestamps: number[];
-  /** Degraded answers of every plan, 503s under USHER_FAIL_MODE=closed included. */
-  degraded: number;
-  plans: PlanStatsView[];
-}
 
 interface PlanAccumulator {
   view: PlanStatsView;

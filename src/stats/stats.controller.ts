@@ -3,7 +3,7 @@ import { ApiOkResponse, ApiOperation } from '@nestjs/swagger';
 import { AdminApi } from '../admin/admin-api.decorator';
 import { StatsDto } from './stats.dto';
 import { StatsService } from './stats.service';
-import { StatsView } from './stats-view';
+import { StatsView } from './stats-api';
 
 @AdminApi('admin: stats')
 @Controller('v1/stats')

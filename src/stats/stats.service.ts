@@ -2,7 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { MetricsService } from '../metrics/metrics.service';
 import { PlanRegistry } from '../plans/plan-registry';
 import { StatsStore } from './stats-store';
-import { StatsView, statsView } from './stats-view';
+import { StatsView } from './stats-api';
+import { statsView } from './stats-view';
 
 /** GET /v1/stats: the window's buckets (one pipelined read), plans and live slots now. */
 @Injectable()

@@ -1,33 +1,8 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, ApiError, messageOf } from '../api';
 import { percent } from '../format';
+import type { PlanStatsView as PlanStats, StatsView as Stats } from '../../../src/stats/stats-api';
 import { ChartSeries, TimeChart } from './TimeChart';
-
-interface PlanStats {
-  plan: string;
-  source: string;
-  maxStreams: number;
-  activeSlots: number | null;
-  decisions: Record<string, number>;
-  denyRatio: number | null;
-  degraded: number;
-  shadowDenials: number;
-  series: {
-    activeSlots: (number | null)[];
-    maxStreams: (number | null)[];
-    perSecond: Record<string, number[]>;
-    denyRatio: (number | null)[];
-  };
-}
-
-export interface Stats {
-  generatedAt: string;
-  windowSeconds: number;
-  bucketSeconds: number;
-  timestamps: number[];
-  degraded: number;
-  plans: PlanStats[];
-}
 
 const REFRESH_MS = 5000;
 const REASON_COLORS: Record<string, string> = {
