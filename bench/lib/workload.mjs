@@ -150,17 +150,20 @@ export function* populationSessions({ users, perUser, releasePool }) {
 /** Returns next(): the body of a renewal of a random live session of `pop` (no admissions). */
 export function renewalsOf(pop, { seed = 11 } = {}) {
   const random = prng(seed);
-  return () => {
-    const u = Math.floor(random() * pop.users);
-    const j = Math.floor(random() * pop.perUser);
-    return body(
-      'license-renewal',
-      userId(u),
-      sessionId(u, j),
-      deviceId(u, j),
-      contentId(u * pop.perUser + j),
-    );
-  };
+  return () => randomRenewal(pop, random);
+}
+
+/** The body of a renewal of a random preloaded session of `pop`. */
+function randomRenewal(pop, random) {
+  const u = Math.floor(random() * pop.users);
+  const j = Math.floor(random() * pop.perUser);
+  return body(
+    'license-renewal',
+    userId(u),
+    sessionId(u, j),
+    deviceId(u, j),
+    contentId(u * pop.perUser + j),
+  );
 }
 
 /**
@@ -177,15 +180,7 @@ export function mix(pop, { renewals = 0.9, admissions = 0.08, seed = 1 } = {}) {
     const r = random();
     if (r < renewals || (r >= renewals + admissions && pop.releasePool === 0)) {
       counts.renewal++;
-      const u = Math.floor(random() * pop.users);
-      const j = Math.floor(random() * pop.perUser);
-      return body(
-        'license-renewal',
-        userId(u),
-        sessionId(u, j),
-        deviceId(u, j),
-        contentId(u * pop.perUser + j),
-      );
+      return randomRenewal(pop, random);
     }
     if (r < renewals + admissions) {
       counts.admission++;
