@@ -272,23 +272,22 @@ export class SessionStore implements HeartbeatStore {
    * one promise step: on the hot path every extra promise and suspended frame is garbage that a
    * scavenge may find alive (docs/performance.md). What `toResult` throws is not a store failure.
    */
-  private timed<Reply, Result>(
+  private async timed<Reply, Result>(
     operation: string,
     started: bigint,
     call: Promise<Reply>,
     toResult: (reply: Reply) => Result,
   ): Promise<Result> {
-    return call.then(
-      (reply) => {
-        this.metrics.observeStore(operation, started);
-        return toResult(reply);
-      },
-      (err: unknown) => {
-        this.metrics.observeStore(operation, started);
-        const failure = classify(err);
-        this.metrics.storeErrors.inc({ operation, kind: failure.kind });
-        throw failure;
-      },
-    );
+    let reply: Reply;
+    try {
+      reply = await call;
+    } catch (err) {
+      this.metrics.observeStore(operation, started);
+      const failure = classify(err);
+      this.metrics.storeErrors.inc({ operation, kind: failure.kind });
+      throw failure;
+    }
+    this.metrics.observeStore(operation, started);
+    return toResult(reply);
   }
 }
