@@ -49,11 +49,27 @@ const DEFAULT_BOUNDS = { maxEntriesPerUser: 64, maxSessionsPerDevice: 8 };
  * `licensePolicy(type, plan)` is the licence policy every allow answer carries; `fastRenewal(plan,
  * count)` completes the script's short answer to a fast renewal.
  */
+/** The first of `paths` that `require` finds. */
+function requireFirst(require, paths) {
+  for (const path of paths) {
+    try {
+      return require(path);
+    } catch (err) {
+      if (err.code !== 'MODULE_NOT_FOUND' || path === paths.at(-1)) throw err;
+    }
+  }
+}
+
 export function loadUsherScript(root) {
   const dist = join(root, 'dist');
   const require = createRequire(join(dist, 'main.js'));
   const { encodePlanTable } = require('./plans/plan-registry.js');
-  const { userKeys, scriptKeys } = require('./sessions/session-keys.js');
+  // The key layout moved from sessions/session-keys to redis/user-keys; a baseline checkout
+  // (BENCH_BASELINE_ROOT) may have either.
+  const { userKeys, scriptKeys } = requireFirst(require, [
+    './redis/user-keys.js',
+    './sessions/session-keys.js',
+  ]);
   const {
     loadSessionScripts,
     heartbeatScriptArgs,
