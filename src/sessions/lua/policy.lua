@@ -10,6 +10,17 @@
 -- evictionGraceSeconds, maxStreamsPerContent, maxDevices, expiresAt (ms); see
 -- docs/architecture.md.
 
+-- The no-override marker (docs/architecture.md, "Key layout"): member '!' of the user's entries
+-- sorted set, never a session id ('!' is outside the id alphabet, src/common/ids.ts), present only
+-- while the user has no override (setting one removes it: src/plans/override-store.ts). Its score
+-- is -D, D being the Redis ms until which the details hash is known to live: a lease of
+-- (1 + DETAILS_LEASE_TTLS) ttls, renewed once less than one ttl of it is left, so a renewal reads
+-- neither the override nor extends the details. -D < -now: never a live entry nor a lapsed one,
+-- so every reader of the entries skips it by its score range or by its name.
+local NO_OVERRIDE = '!'
+-- How many ttls the details hash may outlive the entries of a user who went away.
+local DETAILS_LEASE_TTLS = 10
+
 local function nowMs()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -17,12 +28,14 @@ end
 
 -- The requested plan, else the override's plan, else the default plan; then the override's own
 -- fields on top. An unknown plan name falls back to the default.
--- noOverride: the caller already knows the user has none (the read is skipped).
+-- noOverride: the caller already knows the user has none (the marker: the read is skipped).
+-- policy.overridden: whether an override is in force.
 local function resolvePolicy(overrideKey, requested, defaultName, planTable, now, noOverride)
   local o = {}
   local flat = noOverride and {} or redis.call('HGETALL', overrideKey)
   for i = 1, #flat, 2 do o[flat[i]] = flat[i + 1] end
   if o.expiresAt and tonumber(o.expiresAt) <= now then o = {} end
+  local overridden = next(o) ~= nil
   local name = requested
   if name == '' then name = o.plan or defaultName end
   local at = string.find(planTable, '\n' .. name .. ' ', 1, true)
@@ -34,6 +47,7 @@ local function resolvePolicy(overrideKey, requested, defaultName, planTable, now
     string.match(planTable, '^%S+ (%d+) (%S+) (%S+) (%d+) (%d+) (%-?%d+) (%d+)([^\n]*)', at + 1)
   local policy = {
     name = name,
+    overridden = overridden,
     maxStreams = tonumber(o.maxStreams or maxStreams),
     countBy = o.countBy or countBy,
     onLimit = o.onLimit or onLimit,

@@ -4,12 +4,16 @@
 --            millisecond; score < 0: a revocation made at -score. Both lapse policy.ttl after
 --            |score|, so the lapsed entries of both kinds are the one score range
 --            [-cutoff, cutoff] (cutoff = now - ttl).
+--            And the no-override marker NO_OVERRIDE (policy.lua), scored -D: not an entry; every
+--            reader below skips it (by score range, or by name where it reads by rank or count).
 --   details  hash, session id -> "<drm letter><startedAt><deviceId>|<contentId>" for every live
 --            session and nothing else, written when the session is admitted. startedAt is the
 --            Redis millisecond in 8 base-36 digits: with ids of usual lengths (UUID device ids,
 --            short content ids) a value stays within the 64 bytes of Redis' compact hash
 --            encoding (docs/performance.md, "Memory").
--- Every write gives each key a TTL no longer than its longest-lived member needs.
+-- Every write gives the entries a TTL no longer than their longest-lived member needs. The
+-- details outlive them: with an override, by the same TTL; without one, until the marker's D
+-- (settleDetails).
 
 local BASE36 = '0123456789abcdefghijklmnopqrstuvwxyz'
 
@@ -24,17 +28,31 @@ local function base36(ms)
   return table.concat(digits)
 end
 
+-- u.marker: the marker's D (a number), false without a marker, nil while not read.
 local function openUser(entriesKey, detailsKey, policy, now)
   return { entries = entriesKey, details = detailsKey, policy = policy, now = now,
-           ttl = policy.ttl, cutoff = now - policy.ttl }
+           ttl = policy.ttl, cutoff = now - policy.ttl, marker = nil }
+end
+
+-- The marker's score as read (false: none) as u.marker.
+local function noteMarker(u, score)
+  u.marker = score and -tonumber(score)
+end
+
+-- The marker's D, or false without one (read once per call).
+local function markerOf(u)
+  if u.marker == nil then noteMarker(u, redis.call('ZSCORE', u.entries, NO_OVERRIDE)) end
+  return u.marker
 end
 
 -- Drops every lapsed entry and the details of lapsed sessions: one ZRANGE when nothing lapsed.
+-- (A marker whose D is more than a ttl past is in that range too, and goes with it.)
 local function pruneLapsed(u)
   local lapsed = redis.call('ZRANGE', u.entries, -u.cutoff, u.cutoff, 'BYSCORE')
   if #lapsed > 0 then
     redis.call('ZREMRANGEBYSCORE', u.entries, -u.cutoff, u.cutoff)
     redis.call('HDEL', u.details, unpack(lapsed))
+    if u.marker and u.marker <= u.cutoff then u.marker = false end
   end
 end
 
@@ -47,9 +65,11 @@ local function stateOfScore(u, score)
   return nil
 end
 
--- 'live', 'revoked' or nil for a session id.
+-- 'live', 'revoked' or nil for a session id (and the marker noted, in the same command).
 local function stateOf(u, id)
-  return stateOfScore(u, redis.call('ZSCORE', u.entries, id))
+  local scores = redis.call('ZMSCORE', u.entries, id, NO_OVERRIDE)
+  noteMarker(u, scores[2])
+  return stateOfScore(u, scores[1])
 end
 
 local function liveSessionCount(u)
@@ -129,17 +149,42 @@ local function describeSlots(slots, first, last, out)
   return out
 end
 
--- A live session seen now.
+-- A live session seen now. The caller then settles the details' TTL (settleDetails).
 local function touchSession(u, id)
   redis.call('ZADD', u.entries, u.now, id)
   redis.call('PEXPIRE', u.entries, u.ttl)
-  redis.call('PEXPIRE', u.details, u.ttl)
+  u.touched = true
 end
 
--- A new session, started and seen now.
+-- A new session, started and seen now (its details may start a new hash: one without a TTL).
 local function recordSession(u, id, drm, deviceId, contentId)
   redis.call('HSET', u.details, id, drm .. base36(u.now) .. deviceId .. '|' .. contentId)
+  u.recorded = true
   touchSession(u, id)
+end
+
+-- After a call's writes left the entries with a TTL of one ttl: the details outlive them. With
+-- an override in force both get that TTL and there is no marker. Without one the details live
+-- until the marker's D, which is renewed to now + (1 + DETAILS_LEASE_TTLS) ttls only once less
+-- than one ttl of it is left; a details hash this call may have started gets D too.
+local function settleDetails(u)
+  if u.policy.overridden then
+    if u.touched then redis.call('PEXPIRE', u.details, u.ttl) end
+    if markerOf(u) then
+      redis.call('ZREM', u.entries, NO_OVERRIDE)
+      u.marker = false
+    end
+    return
+  end
+  local lease = markerOf(u)
+  if lease and lease - u.now >= u.ttl then
+    if u.recorded then redis.call('PEXPIREAT', u.details, lease) end
+    return
+  end
+  lease = u.now + u.ttl * (1 + DETAILS_LEASE_TTLS)
+  redis.call('PEXPIREAT', u.details, lease)
+  redis.call('ZADD', u.entries, -lease, NO_OVERRIDE)
+  u.marker = lease
 end
 
 local function removeSession(u, id)
@@ -154,15 +199,29 @@ local function revokeSession(u, id)
   redis.call('HDEL', u.details, id)
 end
 
--- After removals: each key's TTL shrinks to what its newest member needs.
+-- After removals: the entries' TTL shrinks to what their newest member needs, and the details'
+-- too unless the marker holds them to D (never shorter). Entries reduced to the marker go.
+-- Returns whether any entry is left.
 local function fitTtl(u)
-  local lowest = redis.call('ZRANGE', u.entries, 0, 0, 'WITHSCORES')
-  if #lowest == 0 then return end
+  local lowest = redis.call('ZRANGE', u.entries, 0, 1, 'WITHSCORES')
+  if lowest[1] == NO_OVERRIDE then
+    noteMarker(u, lowest[2])
+    if not lowest[3] then
+      redis.call('DEL', u.entries)
+      u.marker = false
+      return false
+    end
+    lowest = { lowest[3], lowest[4] }
+  end
+  if not lowest[1] then return false end
   local highest = redis.call('ZRANGE', u.entries, -1, -1, 'WITHSCORES')
   local newest = math.max(tonumber(highest[2]), -tonumber(lowest[2]))
   local newestLive = tonumber(highest[2])
-  if newestLive > 0 then redis.call('PEXPIRE', u.details, newestLive + u.ttl - u.now) end
+  if newestLive > 0 and not markerOf(u) then
+    redis.call('PEXPIRE', u.details, newestLive + u.ttl - u.now)
+  end
   redis.call('PEXPIRE', u.entries, newest + u.ttl - u.now)
+  return true
 end
 
 -- Makes room for one more entry within the user's bound (docs/architecture.md, "Bounds"): the
@@ -171,11 +230,15 @@ end
 -- then beyond revocations).
 local function makeRoom(u, bound, deviceId)
   local entries = redis.call('ZCARD', u.entries)
+  if markerOf(u) then entries = entries - 1 end -- the marker is no entry
   local removed, sessions = 0, nil
   while entries >= bound do
-    local revocation = redis.call('ZRANGE', u.entries, '(0', '-inf', 'BYSCORE', 'REV', 'LIMIT', 0, 1)
-    if #revocation > 0 then
-      redis.call('ZREM', u.entries, revocation[1])
+    -- (the marker may come first only when its D is past: then the second is the revocation)
+    local negative = redis.call('ZRANGE', u.entries, '(0', '-inf', 'BYSCORE', 'REV', 'LIMIT', 0, 2)
+    local revocation = negative[1]
+    if revocation == NO_OVERRIDE then revocation = negative[2] end
+    if revocation then
+      redis.call('ZREM', u.entries, revocation)
     else
       if deviceId == '' then return nil end
       sessions = sessions or loadSessions(u)

@@ -30,5 +30,6 @@ else
     revokeSession(u, s.id)
   end
 end
-fitTtl(u)
+-- (a revocation made now needs one ttl: the details, if any, outlive it, settleDetails)
+if fitTtl(u) then settleDetails(u) end
 return { policy.name, ended }
