@@ -14,9 +14,9 @@ import { STORE_TARGETS } from '../support/store-targets';
 
 /**
  * The no-override marker (docs/architecture.md, "Key layout"): member `!` of a user's entries,
- * present only while the user has no override, scored -D where D is when the details hash
- * expires. The renewal trusts it instead of reading the override and leaves the details alone
- * until less than one ttl of their lease is left; whatever sets an override removes it.
+ * present only while the user has no override, scored -D where D is when both of the user's
+ * session keys expire. The renewal trusts it instead of reading the override and sets no TTL
+ * until less than one ttl of that lease is left; whatever sets an override removes it.
  */
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -54,21 +54,20 @@ describe.each(STORE_TARGETS)('the no-override marker on $name', (target) => {
    */
   const poisonOverride = (u: string) => ctx.redis.set(keysOf(u).override, 'not a hash');
 
-  it('renews without reading the override or extending the details while their lease is far', async () => {
+  it('renews without reading the override or setting a TTL while the lease is far', async () => {
     const u = newUser();
     const keys = keysOf(u);
     await beat(u, 'a');
     await beat(u, 'b');
     const lease = await leaseOf(u);
     expect(lease).not.toBeNull();
-    expect(await expiresAt(keys.details)).toBe(lease);
+    expect(lease).toBeGreaterThan((await redisMs()) + 10 * TTL);
+    for (const key of [keys.entries, keys.details]) expect(await expiresAt(key)).toBe(lease);
     await poisonOverride(u);
-    const entriesBefore = await expiresAt(keys.entries);
     await sleep(20);
     expect(await beat(u, 'a')).toMatchObject({ reason: 'renewed', activeStreams: 2 });
-    // the entries' TTL is one ttl from now again; the details' expiry has not moved
-    expect(await expiresAt(keys.entries)).toBeGreaterThan(entriesBefore);
-    expect(await expiresAt(keys.details)).toBe(lease);
+    // neither key's expiry has moved, nor the marker
+    for (const key of [keys.entries, keys.details]) expect(await expiresAt(key)).toBe(lease);
     expect(await leaseOf(u)).toBe(lease);
     // the full path trusts the marker too: a new session over the limit is denied without a read
     expect(await beat(u, 'c')).toMatchObject({ decision: 'deny', reason: 'limit_exceeded' });
@@ -171,9 +170,9 @@ describe.each(STORE_TARGETS)('the no-override marker on $name', (target) => {
     expect(ended.sessions.map((s) => s.sessionId).sort()).toEqual(['s63', 's64']);
     expect(await ctx.redis.zcard(keys.entries)).toBe(64 + 1);
     expect((await ctx.store.userSessions(u)).sessions).toEqual([]);
-    // the entries now hold revocations for one ttl; the details, if any, are not to die first
-    expect(await expiresAt(keys.entries)).toBeLessThanOrEqual((await redisMs()) + TTL);
-    expect(await leaseOf(u)).toBeGreaterThanOrEqual(await expiresAt(keys.entries));
+    // the revocations made now need one ttl: the lease, which both keys keep, covers it
+    expect(await expiresAt(keys.entries)).toBe(await leaseOf(u));
+    expect(await leaseOf(u)).toBeGreaterThanOrEqual((await redisMs()) + TTL);
     // and the next admission finds room among the revocations, the marker left alone
     expect(await beat(u, 'next', { plan: 'evict' })).toMatchObject({
       reason: 'admitted',
@@ -183,7 +182,7 @@ describe.each(STORE_TARGETS)('the no-override marker on $name', (target) => {
     expect(await leaseOf(u)).not.toBeNull();
   });
 
-  describe('with a lease of one ttl (DETAILS_LEASE_TTLS = 1)', () => {
+  describe('with a lease of two ttls (LEASE_TTLS = 1)', () => {
     let client: RedisClient;
     let store: SessionStore;
     const shortBeat = beatOn(() => store);
@@ -198,7 +197,7 @@ describe.each(STORE_TARGETS)('the no-override marker on $name', (target) => {
         ctx.app.get(MetricsService),
       );
       const lua = loadSessionScripts().usherHeartbeat;
-      const short = lua.replace('local DETAILS_LEASE_TTLS = 10', 'local DETAILS_LEASE_TTLS = 1');
+      const short = lua.replace('local LEASE_TTLS = 10', 'local LEASE_TTLS = 1');
       expect(short).not.toBe(lua);
       client.defineCommand('usherHeartbeat', { numberOfKeys: SCRIPT_KEY_COUNT, lua: short });
     });
@@ -206,7 +205,7 @@ describe.each(STORE_TARGETS)('the no-override marker on $name', (target) => {
       client?.disconnect();
     });
 
-    it('keeps the details at least as long as the entries, extending them once per lease', async () => {
+    it('keeps both keys past every live entry, the details as long as the entries, renewing once per lease', async () => {
       const u = newUser();
       const keys = keysOf(u);
       await shortBeat(u, 'a', { plan: 'short' });
@@ -214,22 +213,23 @@ describe.each(STORE_TARGETS)('the no-override marker on $name', (target) => {
       let renewals = 0;
       const until = Date.now() + 5000;
       while (Date.now() < until) {
+        const before = await redisMs();
         expect(await shortBeat(u, 'a', { plan: 'short' })).toMatchObject({ reason: 'renewed' });
         renewals++;
         const lease = await leaseOf(u);
         expect(lease).not.toBeNull();
         leases.add(lease as number);
-        // the marker says when the details expire, and that is never before the entries
+        // the marker says when both keys expire: at least one ttl ahead, two at most
         expect(await expiresAt(keys.details)).toBe(lease);
-        expect(lease).toBeGreaterThanOrEqual(await expiresAt(keys.entries));
-        // the lease: the ttl plus one ttl at most
+        expect(await expiresAt(keys.entries)).toBe(lease);
+        expect(lease).toBeGreaterThanOrEqual(before + SHORT_TTL);
         expect(lease).toBeLessThanOrEqual((await redisMs()) + 2 * SHORT_TTL);
         await sleep(250);
       }
       // extended at least once in 5 s (every ~2 s), and not by every renewal
       expect(leases.size).toBeGreaterThanOrEqual(2);
       expect(leases.size).toBeLessThan(renewals / 2);
-      // the user goes away: the entries lapse first, the details no later than their lease
+      // the user goes away: both keys go at the lease
       const lastLease = Math.max(...leases);
       await sleep(Math.max(0, lastLease - (await redisMs())) + 100);
       expect(await ctx.redis.exists(keys.entries, keys.details)).toBe(0);

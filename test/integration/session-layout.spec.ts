@@ -7,12 +7,13 @@ import { DECISION_PLANS as PLANS } from '../support/store-plans';
 /**
  * The key layout support staff read with redis-cli (docs/architecture.md, "Key layout"): a
  * sorted set of live sessions (score = last seen, Redis ms) and revocations (score = -revoked
- * at), with the no-override marker `!` (score = -the details' expiry) while the user has no
- * override, a details hash beside it, both under the user's hash tag; the entries with a TTL that
- * their newest member needs, the details living at least as long (a lease of 11 ttls).
+ * at) and a details hash beside it, both under the user's hash tag. While the user has no
+ * override the sorted set holds the no-override marker `!` too, scored -D: both keys expire at
+ * D, a lease of 11 ttls that writes keep at least one ttl ahead. With an override, each key has
+ * the TTL its newest member needs.
  */
 
-/** The details' lease without an override: the ttl plus DETAILS_LEASE_TTLS (10) ttls. */
+/** The keys' lease without an override, in ttls: the ttl plus LEASE_TTLS (10) more. */
 const LEASE_TTLS = 11;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -98,24 +99,33 @@ describe.each(STORE_TARGETS)('session key layout on $name', (target) => {
     });
   });
 
-  it('puts every per-user key under the hash tag, the entries with a TTL of interval + grace, the details with the lease', async () => {
-    const u = newUser();
-    await beat(u, 'a', { plan: 'evict' });
-    await beat(u, 'b', { plan: 'evict' });
-    await beat(u, 'c', { plan: 'evict' });
+  it('puts every per-user key under the hash tag, the session keys with the lease (with an override: interval + grace)', async () => {
+    const [u, overridden] = [newUser(), newUser()];
+    await ctx.overrides.set(overridden, { maxStreams: 2 });
+    for (const user of [u, overridden]) {
+      await beat(user, 'a', { plan: 'evict' });
+      await beat(user, 'b', { plan: 'evict' });
+      await beat(user, 'c', { plan: 'evict' });
+    }
     const keys = userKeys(ctx.prefix, u);
     for (const key of [keys.entries, keys.details, keys.override]) {
       expect(key).toContain(`{${u}}`);
     }
-    const ttl = await ctx.redis.pttl(keys.entries);
-    expect(ttl).toBeGreaterThan(85_000);
-    expect(ttl).toBeLessThanOrEqual(90_000);
-    const detailsTtl = await ctx.redis.pttl(keys.details);
-    expect(detailsTtl).toBeGreaterThan(LEASE_TTLS * 90_000 - 5_000);
-    expect(detailsTtl).toBeLessThanOrEqual(LEASE_TTLS * 90_000);
-    // the marker's score is when the details expire
+    // the marker's score is when both keys expire: 11 ttls of 90 s from the last write
     const lease = -Number(await ctx.redis.zscore(keys.entries, NO_OVERRIDE_MARKER));
-    expect(Math.abs(lease - ((await redisMs()) + detailsTtl))).toBeLessThan(50);
+    for (const key of [keys.entries, keys.details]) {
+      expect(Number(await ctx.redis.call('PEXPIRETIME', key))).toBe(lease);
+      const ttl = await ctx.redis.pttl(key);
+      expect(ttl).toBeGreaterThan(LEASE_TTLS * 90_000 - 5_000);
+      expect(ttl).toBeLessThanOrEqual(LEASE_TTLS * 90_000);
+    }
+    const other = userKeys(ctx.prefix, overridden);
+    expect(await ctx.redis.zscore(other.entries, NO_OVERRIDE_MARKER)).toBeNull();
+    for (const key of [other.entries, other.details]) {
+      const ttl = await ctx.redis.pttl(key);
+      expect(ttl).toBeGreaterThan(85_000);
+      expect(ttl).toBeLessThanOrEqual(90_000);
+    }
   });
 
   it('drops lapsed sessions and revocations at the next call that writes more, and the keys once empty', async () => {
@@ -126,7 +136,7 @@ describe.each(STORE_TARGETS)('session key layout on $name', (target) => {
     await beat(u, 'c', { plan: 'short-pair' }); // evicts a: a revocation for 2 s
     await sleep(1000);
     expect(await beat(u, 'c', { plan: 'short-pair' })).toMatchObject({ reason: 'renewed' });
-    expect(await ctx.redis.pttl(keys.entries)).toBeLessThanOrEqual(2000);
+    expect(await ctx.redis.pttl(keys.entries)).toBeLessThanOrEqual(LEASE_TTLS * 2000);
     await sleep(1100);
     // b and the revocation of a have lapsed: a renewal counts without them and leaves them
     expect(await beat(u, 'c', { plan: 'short-pair' })).toMatchObject({
@@ -151,7 +161,7 @@ describe.each(STORE_TARGETS)('session key layout on $name', (target) => {
     expect(await ctx.redis.exists(keys.entries, keys.details)).toBe(0);
   });
 
-  it('shortens the TTL to what the newest member needs after a release (the details: with an override)', async () => {
+  it('shortens the TTL to what the newest member needs after a release (with an override; else the lease holds)', async () => {
     const [u, overridden] = [newUser(), newUser()];
     await ctx.overrides.set(overridden, { maxStreams: 2 });
     for (const user of [u, overridden]) {
@@ -162,17 +172,17 @@ describe.each(STORE_TARGETS)('session key layout on $name', (target) => {
       await beat(user, 'b', { plan: 'short-pair' });
       await release(user, 'b', { plan: 'short-pair' }); // a, seen 1 s ago, needs 1 s more
     }
-    for (const user of [u, overridden]) {
-      expect(await ctx.redis.pttl(userKeys(ctx.prefix, user).entries)).toBeLessThanOrEqual(1100);
-    }
-    // without an override the details keep their lease (the marker's score); with one, no marker
+    const other = userKeys(ctx.prefix, overridden);
+    expect(await ctx.redis.zscore(other.entries, NO_OVERRIDE_MARKER)).toBeNull();
+    expect(await ctx.redis.pttl(other.entries)).toBeLessThanOrEqual(1100);
+    expect(await ctx.redis.pttl(other.details)).toBeLessThanOrEqual(1100);
+    // without an override both keys keep the lease the marker names
     const keys = userKeys(ctx.prefix, u);
     const lease = -Number(await ctx.redis.zscore(keys.entries, NO_OVERRIDE_MARKER));
     expect(lease - (await redisMs())).toBeGreaterThan(LEASE_TTLS * 2000 - 2000);
-    expect(await ctx.redis.pttl(keys.details)).toBeGreaterThan(LEASE_TTLS * 2000 - 2000);
-    const other = userKeys(ctx.prefix, overridden);
-    expect(await ctx.redis.zscore(other.entries, NO_OVERRIDE_MARKER)).toBeNull();
-    expect(await ctx.redis.pttl(other.details)).toBeLessThanOrEqual(1100);
+    for (const key of [keys.entries, keys.details]) {
+      expect(Number(await ctx.redis.call('PEXPIRETIME', key))).toBe(lease);
+    }
   });
 
   it('writes nothing for a deny, a revoked session or the release of an unknown session', async () => {

@@ -38,19 +38,20 @@ local scoreSeen, markerSeen = seen[1], seen[2]
 
 -- The steady state first, before anything else is defined or parsed (each costs Redis CPU on
 -- every call): a live session of a user without override (the marker), within the limit of a
--- plan usher found eligible, renews with four more commands and answers its live slot count;
--- two more once in DETAILS_LEASE_TTLS ttls renew the details' lease (the marker's score).
--- Lapsed entries are left for the next call that writes more.
+-- plan usher found eligible, renews with two more commands and answers its live slot count.
+-- Both keys expire at the marker's D: three more commands renew that lease once less than one
+-- ttl of it is left (once in LEASE_TTLS ttls). Lapsed entries are left for the next call that
+-- writes more.
 if markerSeen and scoreSeen and ARGV[13] ~= '' and ARGV[1] ~= 'release' then
   local ttl = tonumber(ARGV[13])
   local cutoff = now - ttl
   if tonumber(scoreSeen) > cutoff then
-    local count = redis.call('ZCOUNT', KEYS[1], '(' .. cutoff, '+inf')
+    local count = redis.call('ZCOUNT', KEYS[1], cutoff + 1, '+inf') -- (scores are whole ms)
     if count <= tonumber(ARGV[14]) then
       redis.call('ZADD', KEYS[1], now, sessionId)
-      redis.call('PEXPIRE', KEYS[1], ttl)
       if -tonumber(markerSeen) - now < ttl then
-        local lease = now + ttl * (1 + DETAILS_LEASE_TTLS)
+        local lease = now + ttl * (1 + LEASE_TTLS)
+        redis.call('PEXPIREAT', KEYS[1], lease)
         redis.call('PEXPIREAT', KEYS[2], lease)
         redis.call('ZADD', KEYS[1], -lease, NO_OVERRIDE)
       end
@@ -172,7 +173,7 @@ if policy.countBy == 'session' and not state and not deviceFull and takeoverId =
     local removed = makeRoom(u, bound, deviceId)
     if removed then
       recordSession(u, sessionId, drm, deviceId, contentId)
-      settleDetails(u)
+      settleTtl(u)
       deviceSeen()
       local reply = answer('allow', 'admitted', count + 1 - removed)
       if policy.shadow then extend(reply)[14] = { 'allow', 'admitted', {} } end
@@ -284,14 +285,14 @@ if takenOver then takenRows[1] = describe(takenOver) end
 local function keep(slot)
   if known then
     touchSession(u, sessionId)
-    settleDetails(u)
+    settleTtl(u)
     return 0
   end
   if slot then capDeviceSessions(u, slot.sessions, tonumber(ARGV[10])) end
   local removed = makeRoom(u, bound, deviceId)
   if removed then
     recordSession(u, sessionId, drm, deviceId, contentId)
-    settleDetails(u)
+    settleTtl(u)
   end
   return removed
 end
@@ -334,10 +335,7 @@ if v.decision == 'deny' then
   else
     reply = answer('deny', v.reason, #slots, v.conflicts)
   end
-  if takenOver or v.lowered then
-    redis.call('PEXPIRE', u.entries, u.ttl)
-    settleDetails(u)
-  end
+  if takenOver or v.lowered then settleTtl(u) end
   if takenOver then extend(reply)[13] = takenRows end
   return reply
 end
@@ -348,6 +346,7 @@ end
 -- (revocations just made leave room for one more entry)
 local removed = keep(mine)
 if not removed then
+  if u.written then settleTtl(u) end -- (the revocations made above)
   local reply = answer('deny', 'limit_exceeded', #slots, allSlots())
   if takenOver then extend(reply)[13] = takenRows end
   return reply

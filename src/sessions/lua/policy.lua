@@ -13,13 +13,13 @@
 -- The no-override marker (docs/architecture.md, "Key layout"): member '!' of the user's entries
 -- sorted set, never a session id ('!' is outside the id alphabet, src/common/ids.ts), present only
 -- while the user has no override (setting one removes it: src/plans/override-store.ts). Its score
--- is -D, D being the Redis ms until which the details hash is known to live: a lease of
--- (1 + DETAILS_LEASE_TTLS) ttls, renewed once less than one ttl of it is left, so a renewal reads
--- neither the override nor extends the details. -D < -now: never a live entry nor a lapsed one,
--- so every reader of the entries skips it by its score range or by its name.
+-- is -D, D being the Redis ms at which both of the user's session keys (entries and details)
+-- expire: a lease of (1 + LEASE_TTLS) ttls, renewed once less than one ttl of it is left, so a
+-- renewal neither reads the override nor sets a TTL. -D < -now: never a live entry nor a lapsed
+-- one, so every reader of the entries skips it by its score range or by its name.
 local NO_OVERRIDE = '!'
--- How many ttls the details hash may outlive the entries of a user who went away.
-local DETAILS_LEASE_TTLS = 10
+-- How many ttls past the lapse of their last entry the keys of a user who went away may live.
+local LEASE_TTLS = 10
 
 local function nowMs()
   local t = redis.call('TIME')

@@ -11,9 +11,9 @@
 --            Redis millisecond in 8 base-36 digits: with ids of usual lengths (UUID device ids,
 --            short content ids) a value stays within the 64 bytes of Redis' compact hash
 --            encoding (docs/performance.md, "Memory").
--- Every write gives the entries a TTL no longer than their longest-lived member needs. The
--- details outlive them: with an override, by the same TTL; without one, until the marker's D
--- (settleDetails).
+-- TTLs (settleTtl): without an override both keys expire at the marker's D, a lease that every
+-- write keeps at least one ttl ahead; with one, every write gives each key a TTL no longer than
+-- its longest-lived member needs. Either way the details never expire before the entries.
 
 local BASE36 = '0123456789abcdefghijklmnopqrstuvwxyz'
 
@@ -149,11 +149,10 @@ local function describeSlots(slots, first, last, out)
   return out
 end
 
--- A live session seen now. The caller then settles the details' TTL (settleDetails).
+-- A live session seen now. The caller then settles the keys' TTLs (settleTtl).
 local function touchSession(u, id)
   redis.call('ZADD', u.entries, u.now, id)
-  redis.call('PEXPIRE', u.entries, u.ttl)
-  u.touched = true
+  u.written, u.touched = true, true
 end
 
 -- A new session, started and seen now (its details may start a new hash: one without a TTL).
@@ -163,12 +162,14 @@ local function recordSession(u, id, drm, deviceId, contentId)
   touchSession(u, id)
 end
 
--- After a call's writes left the entries with a TTL of one ttl: the details outlive them. With
--- an override in force both get that TTL and there is no marker. Without one the details live
--- until the marker's D, which is renewed to now + (1 + DETAILS_LEASE_TTLS) ttls only once less
--- than one ttl of it is left; a details hash this call may have started gets D too.
-local function settleDetails(u)
+-- After a call's writes (u.written: an entry made now; u.touched: a session seen now;
+-- u.recorded: details written, perhaps into a new hash, one without a TTL). With an override in
+-- force the entries get one ttl, the details too when a session was seen, and there is no marker.
+-- Without one both keys expire at the marker's D, renewed to now + (1 + LEASE_TTLS) ttls once
+-- less than one ttl of it is left; a details hash this call may have started gets D too.
+local function settleTtl(u)
   if u.policy.overridden then
+    if u.written then redis.call('PEXPIRE', u.entries, u.ttl) end
     if u.touched then redis.call('PEXPIRE', u.details, u.ttl) end
     if markerOf(u) then
       redis.call('ZREM', u.entries, NO_OVERRIDE)
@@ -181,7 +182,8 @@ local function settleDetails(u)
     if u.recorded then redis.call('PEXPIREAT', u.details, lease) end
     return
   end
-  lease = u.now + u.ttl * (1 + DETAILS_LEASE_TTLS)
+  lease = u.now + u.ttl * (1 + LEASE_TTLS)
+  redis.call('PEXPIREAT', u.entries, lease)
   redis.call('PEXPIREAT', u.details, lease)
   redis.call('ZADD', u.entries, -lease, NO_OVERRIDE)
   u.marker = lease
@@ -192,34 +194,31 @@ local function removeSession(u, id)
   redis.call('HDEL', u.details, id)
 end
 
--- Ends a session now (live or not) and denies its heartbeats for one ttl. The caller then sets
--- the entries' TTL (a revocation made now needs one ttl), once for all it revoked.
+-- Ends a session now (live or not) and denies its heartbeats for one ttl. The caller then
+-- settles the TTLs (a revocation made now needs one ttl: settleTtl), once for all it revoked.
 local function revokeSession(u, id)
   redis.call('ZADD', u.entries, -u.now, id)
   redis.call('HDEL', u.details, id)
+  u.written = true
 end
 
--- After removals: the entries' TTL shrinks to what their newest member needs, and the details'
--- too unless the marker holds them to D (never shorter). Entries reduced to the marker go.
--- Returns whether any entry is left.
+-- After removals: with the marker both keys keep its lease; else each key's TTL shrinks to what
+-- its newest member needs. Entries reduced to the marker go. Returns whether any entry is left.
 local function fitTtl(u)
   local lowest = redis.call('ZRANGE', u.entries, 0, 1, 'WITHSCORES')
   if lowest[1] == NO_OVERRIDE then
     noteMarker(u, lowest[2])
-    if not lowest[3] then
-      redis.call('DEL', u.entries)
-      u.marker = false
-      return false
-    end
-    lowest = { lowest[3], lowest[4] }
+    if lowest[3] then return true end
+    redis.call('DEL', u.entries)
+    u.marker = false
+    return false
   end
   if not lowest[1] then return false end
+  if markerOf(u) then return true end
   local highest = redis.call('ZRANGE', u.entries, -1, -1, 'WITHSCORES')
   local newest = math.max(tonumber(highest[2]), -tonumber(lowest[2]))
   local newestLive = tonumber(highest[2])
-  if newestLive > 0 and not markerOf(u) then
-    redis.call('PEXPIRE', u.details, newestLive + u.ttl - u.now)
-  end
+  if newestLive > 0 then redis.call('PEXPIRE', u.details, newestLive + u.ttl - u.now) end
   redis.call('PEXPIRE', u.entries, newest + u.ttl - u.now)
   return true
 end

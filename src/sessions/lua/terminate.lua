@@ -30,6 +30,6 @@ else
     revokeSession(u, s.id)
   end
 end
--- (a revocation made now needs one ttl: the details, if any, outlive it, settleDetails)
-if fitTtl(u) then settleDetails(u) end
+-- (a revocation made now needs one ttl: settleTtl)
+if fitTtl(u) then settleTtl(u) end
 return { policy.name, ended }
