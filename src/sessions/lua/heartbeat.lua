@@ -1,4 +1,4 @@
---- @include "policy"
+--- @include "marker"
 -- heartbeat.lua: the whole decision for one heartbeat, atomic per user (docs/architecture.md;
 -- the rollout and fairness controls: docs/admin-api.md, "Rollout and fairness controls").
 -- KEYS[1] entries (sorted set)  KEYS[2] details (hash)  KEYS[3] override (hash)
@@ -28,12 +28,10 @@
 --   shadow: under a shadow plan SHADOW_VERDICT { decision, reason, evicted } that enforcement
 --           would have answered (nothing of it was done), else {}
 --   devices: on device_limit_exceeded the registered devices (controls.lua listDevices), else {}
-local sessionId, deviceId, drm, contentId = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
-local takeoverId = ARGV[12] or ''
 local now = nowMs()
 
--- One command reads the session's score and the no-override marker (policy.lua), for every call.
-local seen = redis.call('ZMSCORE', KEYS[1], sessionId, NO_OVERRIDE)
+-- One command reads the session's score and the no-override marker (marker.lua), for every call.
+local seen = redis.call('ZMSCORE', KEYS[1], ARGV[2], NO_OVERRIDE)
 local scoreSeen, markerSeen = seen[1], seen[2]
 
 -- The steady state first, before anything else is defined or parsed (each costs Redis CPU on
@@ -48,7 +46,7 @@ if markerSeen and scoreSeen and ARGV[13] ~= '' and ARGV[1] ~= 'release' then
   if tonumber(scoreSeen) > cutoff then
     local count = redis.call('ZCOUNT', KEYS[1], cutoff + 1, '+inf') -- (scores are whole ms)
     if count <= tonumber(ARGV[14]) then
-      redis.call('ZADD', KEYS[1], now, sessionId)
+      redis.call('ZADD', KEYS[1], now, ARGV[2])
       if -tonumber(markerSeen) - now < ttl then
         local lease = now + ttl * (1 + LEASE_TTLS)
         redis.call('PEXPIREAT', KEYS[1], lease)
@@ -60,6 +58,9 @@ if markerSeen and scoreSeen and ARGV[13] ~= '' and ARGV[1] ~= 'release' then
   end
 end
 
+--- @include "policy"
+local sessionId, deviceId, drm, contentId = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local takeoverId = ARGV[12] or ''
 local policy = resolvePolicy(KEYS[3], ARGV[6], ARGV[7], ARGV[8], now, markerSeen ~= false)
 
 -- The reply's first 11 fields; extend() adds the rest when an answer needs one of them
