@@ -5,7 +5,7 @@
  * it lives here, below plans/ (the override) and sessions/ (the rest), which both use it.
  */
 /**
- * The member of a user's entries that says the user has no override (lua/policy.lua NO_OVERRIDE):
+ * The member of a user's entries that says the user has no override (lua/marker.lua NO_OVERRIDE):
  * the renewal trusts it instead of reading the override, so whatever sets an override removes it
  * in the same transaction (OverrideStore). Never a session id: '!' is outside the id alphabet
  * (src/common/ids.ts).

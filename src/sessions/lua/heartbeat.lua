@@ -166,11 +166,14 @@ end
 
 -- A new session of a user within the limit reads no details: under countBy session every
 -- session is a slot. (It finds room among revocations: it leaves fewer than maxStreams live
--- sessions, half the bound at most.)
+-- sessions, half the bound at most.) At the limit, what it read serves loadSessions below.
+local liveRead
 if policy.countBy == 'session' and not state and not deviceFull and takeoverId == ''
     and policy.perContent == 0 then
-  local count = liveSessionCount(u)
+  liveRead = readLive(u)
+  local count = #liveRead / 2
   if count < policy.maxStreams then
+    liveRead = nil -- (makeRoom may remove sessions)
     local removed = makeRoom(u, bound, deviceId)
     if removed then
       recordSession(u, sessionId, drm, deviceId, contentId)
@@ -183,7 +186,7 @@ if policy.countBy == 'session' and not state and not deviceFull and takeoverId =
   end
 end
 
-local sessions, byId = loadSessions(u)
+local sessions, byId = loadSessions(u, liveRead)
 local known = byId[sessionId]
 if known then deviceId = known.deviceId end
 -- 2. Takeover: the named live session (of this user, not this one) goes first.

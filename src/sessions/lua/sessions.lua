@@ -29,9 +29,10 @@ local function base36(ms)
 end
 
 -- u.marker: the marker's D (a number), false without a marker, nil while not read.
+-- u.loaded: the sessions loadSessions found; u.gone: the ids this call removed or revoked.
 local function openUser(entriesKey, detailsKey, policy, now)
   return { entries = entriesKey, details = detailsKey, policy = policy, now = now,
-           ttl = policy.ttl, cutoff = now - policy.ttl, marker = nil }
+           ttl = policy.ttl, cutoff = now - policy.ttl, marker = nil, loaded = {}, gone = {} }
 end
 
 -- The marker's score as read (false: none) as u.marker.
@@ -76,10 +77,17 @@ local function liveSessionCount(u)
   return redis.call('ZCOUNT', u.entries, '(' .. u.cutoff, '+inf')
 end
 
--- The live sessions, least recently seen first, and the same by id.
-local function loadSessions(u)
-  local flat = redis.call('ZRANGE', u.entries, '(' .. u.cutoff, '+inf', 'BYSCORE', 'WITHSCORES')
+-- The live entries as { id, lastSeenAt, ... }, least recently seen first.
+local function readLive(u)
+  return redis.call('ZRANGE', u.entries, '(' .. u.cutoff, '+inf', 'BYSCORE', 'WITHSCORES')
+end
+
+-- The live sessions, least recently seen first, and the same by id. flat: readLive's answer, when
+-- the caller has it and nothing was written since.
+local function loadSessions(u, flat)
+  flat = flat or readLive(u)
   local sessions, byId, ids = {}, {}, {}
+  u.loaded = sessions
   if #flat == 0 then return sessions, byId end
   for i = 1, #flat, 2 do ids[#ids + 1] = flat[i] end
   local details = redis.call('HMGET', u.details, unpack(ids))
@@ -89,7 +97,8 @@ local function loadSessions(u)
       string.match(details[i] or '', '^(%a)(%w%w%w%w%w%w%w%w)([^|]*)|(.*)$')
     local s = { id = id, lastSeenAt = lastSeenAt,
                 startedAt = startedAt and tonumber(startedAt, 36) or lastSeenAt,
-                drm = drm or 'w', deviceId = deviceId or '', contentId = contentId or '' }
+                drm = drm or 'w', deviceId = deviceId or '', contentId = contentId or '',
+                hasDetails = details[i] ~= false }
     sessions[i] = s
     byId[id] = s
   end
@@ -162,6 +171,15 @@ local function recordSession(u, id, drm, deviceId, contentId)
   touchSession(u, id)
 end
 
+-- Whether the details hash existed before this call wrote to it and still does: some details
+-- loadSessions found belong to a session this call has not removed (then it has its TTL).
+local function detailsKept(u)
+  for _, s in ipairs(u.loaded) do
+    if s.hasDetails and not u.gone[s.id] then return true end
+  end
+  return false
+end
+
 -- After a call's writes (u.written: an entry made now; u.touched: a session seen now;
 -- u.recorded: details written, perhaps into a new hash, one without a TTL). With an override in
 -- force the entries get one ttl, the details too when a session was seen, and there is no marker.
@@ -179,7 +197,7 @@ local function settleTtl(u)
   end
   local lease = markerOf(u)
   if lease and lease - u.now >= u.ttl then
-    if u.recorded then redis.call('PEXPIREAT', u.details, lease) end
+    if u.recorded and not detailsKept(u) then redis.call('PEXPIREAT', u.details, lease) end
     return
   end
   lease = u.now + u.ttl * (1 + LEASE_TTLS)
@@ -192,6 +210,7 @@ end
 local function removeSession(u, id)
   redis.call('ZREM', u.entries, id)
   redis.call('HDEL', u.details, id)
+  u.gone[id] = true
 end
 
 -- Ends a session now (live or not) and denies its heartbeats for one ttl. The caller then
@@ -199,7 +218,7 @@ end
 local function revokeSession(u, id)
   redis.call('ZADD', u.entries, -u.now, id)
   redis.call('HDEL', u.details, id)
-  u.written = true
+  u.written, u.gone[id] = true, true
 end
 
 -- After removals: with the marker both keys keep its lease; else each key's TTL shrinks to what
