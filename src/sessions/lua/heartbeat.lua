@@ -123,7 +123,7 @@ if ARGV[1] ~= 'release' then
   end
 end
 
-pruneLapsed(u)
+local liveRead = pruneAndReadLive(u) -- (the live entries, until the first write)
 local state = stateOfScore(u, scoreSeen)
 
 if ARGV[1] == 'release' then
@@ -166,11 +166,9 @@ end
 
 -- A new session of a user within the limit reads no details: under countBy session every
 -- session is a slot. (It finds room among revocations: it leaves fewer than maxStreams live
--- sessions, half the bound at most.) At the limit, what it read serves loadSessions below.
-local liveRead
+-- sessions, half the bound at most.)
 if policy.countBy == 'session' and not state and not deviceFull and takeoverId == ''
     and policy.perContent == 0 then
-  liveRead = readLive(u)
   local count = #liveRead / 2
   if count < policy.maxStreams then
     liveRead = nil -- (makeRoom may remove sessions)

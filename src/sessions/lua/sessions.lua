@@ -57,6 +57,22 @@ local function pruneLapsed(u)
   end
 end
 
+-- pruneLapsed and readLive in one read: drops every lapsed entry (and the details of lapsed
+-- sessions) and returns the live entries as readLive does, valid until the next write.
+local function pruneAndReadLive(u)
+  local flat = redis.call('ZRANGE', u.entries, -u.cutoff, '+inf', 'BYSCORE', 'WITHSCORES')
+  local first = 1 -- the first live entry (the lapsed ones come before it)
+  while first < #flat and tonumber(flat[first + 1]) <= u.cutoff do first = first + 2 end
+  if first == 1 then return flat end
+  local lapsed, live = {}, {}
+  for i = 1, first - 2, 2 do lapsed[#lapsed + 1] = flat[i] end
+  for i = first, #flat do live[#live + 1] = flat[i] end
+  redis.call('ZREMRANGEBYSCORE', u.entries, -u.cutoff, u.cutoff)
+  redis.call('HDEL', u.details, unpack(lapsed))
+  if u.marker and u.marker <= u.cutoff then u.marker = false end
+  return live
+end
+
 -- 'live', 'revoked' or nil for an entry's score (false: no entry), lapsed entries as none.
 local function stateOfScore(u, score)
   if not score then return nil end
