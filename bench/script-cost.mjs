@@ -1,6 +1,7 @@
 // Redis CPU per heartbeat script call for one or more usher checkouts (their dist/), against the
 // minimal sorted-set renewal script, on one private redis-server (bench/lib/redis-cost.mjs):
 //   node bench/script-cost.mjs [root ...]        (default: this checkout; run `npm run build` first)
+// BENCH_REDIS_COST_ROUNDS: interleaved rounds, the least disturbed kept (default 5).
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { installExitHandlers, startRedis, stopAll } from './lib/processes.mjs';
@@ -15,6 +16,7 @@ try {
   for (const [v, root] of roots.entries()) {
     const cost = await measureRedisCost(redis.client, loadUsherScript(root), {
       prefix: `cost${v}`,
+      rounds: Number(process.env.BENCH_REDIS_COST_ROUNDS) || 5,
     });
     const us = cost.usPerCall;
     process.stdout.write(

@@ -1,6 +1,5 @@
 // The bench workload: id shapes, the bench plan, request bodies for the renewal-heavy mix, and
 // the script (the very lib.lua + heartbeat.lua usher registers, from dist/) with its ARGV.
-import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 
@@ -42,6 +41,17 @@ export function plansYaml(plans = BENCH_PLANS) {
 /** The bounds usher applies by default (USHER_MAX_ENTRIES_PER_USER, USHER_MAX_SESSIONS_PER_DEVICE). */
 const DEFAULT_BOUNDS = { maxEntriesPerUser: 64, maxSessionsPerDevice: 8 };
 
+/** The first of `paths` that `require` finds. */
+function requireFirst(require, paths) {
+  for (const path of paths) {
+    try {
+      return require(path);
+    } catch (err) {
+      if (err.code !== 'MODULE_NOT_FOUND' || path === paths.at(-1)) throw err;
+    }
+  }
+}
+
 /**
  * What usher's own build says about the script and its arguments: the Lua text (includes
  * resolved), the plan-table encoding, the key layout and the very KEYS + ARGV builder usher
@@ -50,13 +60,19 @@ const DEFAULT_BOUNDS = { maxEntriesPerUser: 64, maxSessionsPerDevice: 8 };
  * `licensePolicy(type, plan)` is the licence policy every allow answer carries; `fastRenewal(plan,
  * count)` completes the script's short answer to a fast renewal.
  */
+
 export function loadUsherScript(root) {
   const dist = join(root, 'dist');
   const require = createRequire(join(dist, 'main.js'));
   // Where a build keeps a module moved across commits (a baseline may be an older build).
-  const first = (...paths) => require(paths.find((p) => existsSync(join(dist, p))) ?? paths[0]);
-  const { encodePlanTable } = first('./sessions/plan-table.js', './plans/plan-registry.js');
-  const { userKeys, scriptKeys } = first('./redis/user-keys.js', './sessions/session-keys.js');
+  const { encodePlanTable } = requireFirst(require, [
+    './sessions/plan-table.js',
+    './plans/plan-registry.js',
+  ]);
+  const { userKeys, scriptKeys } = requireFirst(require, [
+    './redis/user-keys.js',
+    './sessions/session-keys.js',
+  ]);
   const {
     loadSessionScripts,
     heartbeatScriptArgs,

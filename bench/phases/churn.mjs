@@ -11,14 +11,18 @@ import { heartbeatsByReason } from '../servers.mjs';
 
 const POPULATION = { users: 5_000, perUser: 2, releasePool: 0 };
 
-/** What one user holds in Redis: entries in its sorted set, bytes of its two keys. */
+/** The member of a user's sorted set that says the user has no override: not an entry. */
+const NO_OVERRIDE_MARKER = '!';
+
+/** What one user holds in Redis: entries in its sorted set (not the marker), bytes of its two keys. */
 async function holdings(ctx, user) {
   const keys = ctx.script.userKeys(PREFIXES.usher, user);
   let bytes = 0;
   for (const key of [keys.entries, keys.details]) {
     bytes += Number(await ctx.redis.call('MEMORY', 'USAGE', key)) || 0;
   }
-  return { entries: await ctx.redis.zcard(keys.entries), bytes };
+  const marked = (await ctx.redis.zscore(keys.entries, NO_OVERRIDE_MARKER)) !== null;
+  return { entries: (await ctx.redis.zcard(keys.entries)) - (marked ? 1 : 0), bytes };
 }
 
 export async function churnPhase(ctx) {

@@ -4,7 +4,7 @@ import { APP_CONFIG } from '../config/config.module';
 import { CountBy, Enforcement, OnLimit } from '../config/plan';
 import { RedisConnections } from '../redis/redis-connections';
 import { RedisClient } from '../redis/redis-connection';
-import { userKeys } from '../redis/user-keys';
+import { NO_OVERRIDE_MARKER, userKeys } from '../redis/user-keys';
 import { ConfigStoreError, storeCall } from './config-store-error';
 
 /** A per-user override: any of these fields replaces the plan's (resolvePolicy in lua/policy.lua). */
@@ -62,7 +62,8 @@ function pairsFromReply(reply: unknown): Record<string, string> {
 
 /**
  * Owns the per-user override hash (userKeys().override), which every heartbeat script reads in
- * the same round trip. Overrides are configuration: no TTL, except PEXPIREAT at expiresAt.
+ * the same round trip unless the user's no-override marker says there is none. Overrides are
+ * configuration: no TTL, except PEXPIREAT at expiresAt.
  */
 @Injectable()
 export class OverrideStore {
@@ -86,9 +87,15 @@ export class OverrideStore {
     return this.live(fromHash(flat), now);
   }
 
-  /** Replaces the user's override atomically; returns the one it replaced (for the audit log). */
+  /**
+   * Replaces the user's override atomically; returns the one it replaced (for the audit log). The
+   * same transaction removes the user's no-override marker, so the very next heartbeat reads the
+   * override. (Removing an override needs nothing: the next heartbeat without a marker finds none
+   * and writes it again.)
+   */
   async set(userId: string, override: Override, now?: number): Promise<Override | null> {
-    const key = this.key(userId);
+    const keys = userKeys(this.prefix, userId);
+    const key = keys.override;
     const fields: string[] = [];
     for (const field of FIELDS) {
       const value = override[field];
@@ -98,7 +105,8 @@ export class OverrideStore {
       .multi()
       .hgetall(key)
       .del(key)
-      .hset(key, ...fields);
+      .hset(key, ...fields)
+      .zrem(keys.entries, NO_OVERRIDE_MARKER);
     if (override.expiresAt !== undefined) multi.pexpireat(key, override.expiresAt);
     const results = await this.exec(multi);
     return this.live(fromHash(pairsFromReply(results[0])), now);

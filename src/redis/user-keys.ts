@@ -4,8 +4,19 @@
  * The layout is described in docs/architecture.md ("Key layout") and src/sessions/lua/sessions.lua;
  * it lives here, below plans/ (the override) and sessions/ (the rest), which both use it.
  */
+/**
+ * The member of a user's entries that says the user has no override (lua/marker.lua NO_OVERRIDE):
+ * the renewal trusts it instead of reading the override, so whatever sets an override removes it
+ * in the same transaction (OverrideStore). Never a session id: '!' is outside the id alphabet
+ * (src/common/ids.ts).
+ */
+export const NO_OVERRIDE_MARKER = '!';
+
 export interface UserKeys {
-  /** Live sessions (score = last seen, ms) and revocations (score = -revoked at): a sorted set. */
+  /**
+   * Live sessions (score = last seen, ms) and revocations (score = -revoked at): a sorted set,
+   * with NO_OVERRIDE_MARKER while the user has no override.
+   */
   entries: string;
   /** Session id -> "startedAt|drm|deviceId|contentId" for every live session: a hash. */
   details: string;

@@ -46,7 +46,8 @@ export interface UserBounds {
  * The plan a heartbeat may renew under in the script's fast path: a streaming renewal or
  * request (not a release, a download or a takeover) of a plan counted by session that applies
  * no rollout control a renewal must see (shadow answers, device registrations). The script takes
- * the fast path only when the user has no override, so this plan is then the policy in force.
+ * the fast path only when the user has no override (its no-override marker, lua/marker.lua), so
+ * this plan is then the policy in force.
  */
 export function fastRenewalPlan(input: HeartbeatInput, plan: Plan): Plan | undefined {
   const plain =

@@ -158,7 +158,7 @@ describe.each(STORE_TARGETS)('heartbeat decisions on $name', (target) => {
     it('reject-new: after the limit is lowered, the oldest slot renews and newer ones are denied', async () => {
       const u = newUser();
       await threeLive(u, 'three');
-      await ctx.redis.hset(userKeys(ctx.prefix, u).override, 'maxStreams', '1');
+      await ctx.overrides.set(u, { maxStreams: 1 });
       expect(await beat(u, 'third', { plan: 'three' })).toMatchObject({
         decision: 'deny',
         reason: 'limit_exceeded',
@@ -180,10 +180,7 @@ describe.each(STORE_TARGETS)('heartbeat decisions on $name', (target) => {
     it('evict-oldest: the newest slots keep playing and the oldest are denied', async () => {
       const u = newUser();
       await threeLive(u, 'three');
-      await ctx.redis.hset(userKeys(ctx.prefix, u).override, {
-        maxStreams: '1',
-        onLimit: 'evict-oldest',
-      });
+      await ctx.overrides.set(u, { maxStreams: 1, onLimit: 'evict-oldest' });
       expect(await beat(u, 'first', { plan: 'three' })).toMatchObject({ reason: 'limit_exceeded' });
       expect(await beat(u, 'third', { plan: 'three' })).toMatchObject({ reason: 'renewed' });
       expect(await beat(u, 'second', { plan: 'three' })).toMatchObject({
@@ -281,13 +278,13 @@ describe.each(STORE_TARGETS)('heartbeat decisions on $name', (target) => {
     it('uses the request plan, else the override plan, else the default, then override fields', async () => {
       const u = newUser();
       expect(await beat(u, 'a')).toMatchObject({ plan: 'basic', maxStreams: 2 });
-      await ctx.redis.hset(userKeys(ctx.prefix, u).override, 'plan', 'three');
+      await ctx.overrides.set(u, { plan: 'three' });
       expect(await beat(u, 'a')).toMatchObject({ plan: 'three', maxStreams: 3 });
       expect(await beat(u, 'a', { plan: 'single' })).toMatchObject({
         plan: 'single',
         maxStreams: 1,
       });
-      await ctx.redis.hset(userKeys(ctx.prefix, u).override, 'maxStreams', '7');
+      await ctx.overrides.set(u, { plan: 'three', maxStreams: 7 });
       expect(await beat(u, 'a', { plan: 'single' })).toMatchObject({
         plan: 'single',
         maxStreams: 7,

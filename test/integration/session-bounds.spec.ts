@@ -1,5 +1,5 @@
 import { Plan } from '../../src/config/plan';
-import { userKeys } from '../../src/redis/user-keys';
+import { NO_OVERRIDE_MARKER, userKeys } from '../../src/redis/user-keys';
 import { HeartbeatInput } from '../../src/sessions/session-store';
 import { useStoreSuite } from '../support/store-suite';
 import { STORE_TARGETS } from '../support/store-targets';
@@ -32,7 +32,11 @@ describe.each(STORE_TARGETS)('per-user bounds on $name', (target) => {
 
   const beat = (userId: string, sessionId: string, extra: Partial<HeartbeatInput> = {}) =>
     ctx.store.heartbeat({ userId, sessionId, drm: 'widevine', release: false, ...extra });
-  const entries = (u: string) => ctx.redis.zcard(userKeys(ctx.prefix, u).entries);
+  const hasMarker = async (u: string) =>
+    (await ctx.redis.zscore(userKeys(ctx.prefix, u).entries, NO_OVERRIDE_MARKER)) !== null;
+  /** A user's sessions and revocations: the sorted set's members but the no-override marker. */
+  const entries = async (u: string) =>
+    (await ctx.redis.zcard(userKeys(ctx.prefix, u).entries)) - ((await hasMarker(u)) ? 1 : 0);
   /** The ids of a user's entries (revocations first, then live sessions least recently seen first). */
   const idsOf = (u: string) => ctx.redis.zrange(userKeys(ctx.prefix, u).entries, 0, -1);
   /** The score of a session's entry (> 0 live, < 0 revoked), or null without one. */
@@ -57,6 +61,8 @@ describe.each(STORE_TARGETS)('per-user bounds on $name', (target) => {
       await sleep(2); // distinct revocation times, so "lapses first" is one entry
     }
     expect(await entries(u)).toBe(MAX_ENTRIES); // 63 revocations + 1 live session
+    expect(await hasMarker(u)).toBe(true); // beside them, not counted
+    expect(await ctx.redis.zcard(userKeys(ctx.prefix, u).entries)).toBe(MAX_ENTRIES + 1);
     expect(await scoreOf(u, 's1')).toBeLessThan(0);
 
     expect(await beat(u, 's65', { plan: 'evict' })).toMatchObject({ reason: 'admitted' });
@@ -65,6 +71,7 @@ describe.each(STORE_TARGETS)('per-user bounds on $name', (target) => {
     expect(await scoreOf(u, 's2')).toBeLessThan(0);
     expect(await scoreOf(u, 's64')).toBeLessThan(0);
     expect(await scoreOf(u, 's65')).toBeGreaterThan(0);
+    expect(await hasMarker(u)).toBe(true);
   });
 
   it('replaces the least recently seen of 8 sessions on one device with a 9th', async () => {

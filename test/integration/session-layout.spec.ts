@@ -1,4 +1,4 @@
-import { userKeys } from '../../src/redis/user-keys';
+import { NO_OVERRIDE_MARKER, userKeys } from '../../src/redis/user-keys';
 import { HeartbeatInput } from '../../src/sessions/session-store';
 import { useStoreSuite } from '../support/store-suite';
 import { STORE_TARGETS } from '../support/store-targets';
@@ -7,9 +7,14 @@ import { DECISION_PLANS as PLANS } from '../support/store-plans';
 /**
  * The key layout support staff read with redis-cli (docs/architecture.md, "Key layout"): a
  * sorted set of live sessions (score = last seen, Redis ms) and revocations (score = -revoked
- * at), a details hash beside it, both under the user's hash tag and with a TTL that their
- * newest member needs.
+ * at) and a details hash beside it, both under the user's hash tag. While the user has no
+ * override the sorted set holds the no-override marker `!` too, scored -D: both keys expire at
+ * D, a lease of 11 ttls that writes keep at least one ttl ahead. With an override, each key has
+ * the TTL its newest member needs.
  */
+
+/** The keys' lease without an override, in ttls: the ttl plus LEASE_TTLS (10) more. */
+const LEASE_TTLS = 11;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -49,13 +54,18 @@ describe.each(STORE_TARGETS)('session key layout on $name', (target) => {
     const flat = await ctx.redis.zrange(keys.entries, 0, -1, 'WITHSCORES');
     const scores = new Map<string, number>();
     for (let i = 0; i < flat.length; i += 2) scores.set(flat[i], Number(flat[i + 1]));
-    expect([...scores.keys()].sort()).toEqual(['a', 'b', 'c']);
+    expect([...scores.keys()].sort()).toEqual([NO_OVERRIDE_MARKER, 'a', 'b', 'c']);
     for (const live of ['b', 'c']) {
       expect(scores.get(live)).toBeGreaterThanOrEqual(before);
       expect(scores.get(live)).toBeLessThanOrEqual(after);
     }
     expect(-(scores.get('a') ?? 0)).toBeGreaterThanOrEqual(before);
     expect(-(scores.get('a') ?? 0)).toBeLessThanOrEqual(after);
+    // the marker: no override, and the details live until -score (a lease of 11 ttls of 90 s)
+    const lease = -(scores.get(NO_OVERRIDE_MARKER) ?? 0);
+    expect(lease).toBeGreaterThanOrEqual(before + LEASE_TTLS * 90_000);
+    expect(lease).toBeLessThanOrEqual(after + LEASE_TTLS * 90_000);
+    expect(flat.slice(0, 2)).toEqual([NO_OVERRIDE_MARKER, String(-lease)]); // it sorts first
     // details of live sessions only: drm letter, startedAt in 8 base-36 digits, deviceId|contentId
     const details = await ctx.redis.hgetall(keys.details);
     expect(details).toEqual({
@@ -89,16 +99,29 @@ describe.each(STORE_TARGETS)('session key layout on $name', (target) => {
     });
   });
 
-  it('puts every per-user key under the hash tag, each session key with a TTL of interval + grace', async () => {
-    const u = newUser();
-    await beat(u, 'a', { plan: 'evict' });
-    await beat(u, 'b', { plan: 'evict' });
-    await beat(u, 'c', { plan: 'evict' });
+  it('puts every per-user key under the hash tag, the session keys with the lease (with an override: interval + grace)', async () => {
+    const [u, overridden] = [newUser(), newUser()];
+    await ctx.overrides.set(overridden, { maxStreams: 2 });
+    for (const user of [u, overridden]) {
+      await beat(user, 'a', { plan: 'evict' });
+      await beat(user, 'b', { plan: 'evict' });
+      await beat(user, 'c', { plan: 'evict' });
+    }
     const keys = userKeys(ctx.prefix, u);
     for (const key of [keys.entries, keys.details, keys.override]) {
       expect(key).toContain(`{${u}}`);
     }
+    // the marker's score is when both keys expire: 11 ttls of 90 s from the last write
+    const lease = -Number(await ctx.redis.zscore(keys.entries, NO_OVERRIDE_MARKER));
     for (const key of [keys.entries, keys.details]) {
+      expect(Number(await ctx.redis.call('PEXPIRETIME', key))).toBe(lease);
+      const ttl = await ctx.redis.pttl(key);
+      expect(ttl).toBeGreaterThan(LEASE_TTLS * 90_000 - 5_000);
+      expect(ttl).toBeLessThanOrEqual(LEASE_TTLS * 90_000);
+    }
+    const other = userKeys(ctx.prefix, overridden);
+    expect(await ctx.redis.zscore(other.entries, NO_OVERRIDE_MARKER)).toBeNull();
+    for (const key of [other.entries, other.details]) {
       const ttl = await ctx.redis.pttl(key);
       expect(ttl).toBeGreaterThan(85_000);
       expect(ttl).toBeLessThanOrEqual(90_000);
@@ -113,20 +136,24 @@ describe.each(STORE_TARGETS)('session key layout on $name', (target) => {
     await beat(u, 'c', { plan: 'short-pair' }); // evicts a: a revocation for 2 s
     await sleep(1000);
     expect(await beat(u, 'c', { plan: 'short-pair' })).toMatchObject({ reason: 'renewed' });
-    expect(await ctx.redis.pttl(keys.entries)).toBeLessThanOrEqual(2000);
+    expect(await ctx.redis.pttl(keys.entries)).toBeLessThanOrEqual(LEASE_TTLS * 2000);
     await sleep(1100);
     // b and the revocation of a have lapsed: a renewal counts without them and leaves them
     expect(await beat(u, 'c', { plan: 'short-pair' })).toMatchObject({
       reason: 'renewed',
       activeStreams: 1,
     });
-    expect(await ctx.redis.zcard(keys.entries)).toBe(3);
+    expect(await ctx.redis.zcard(keys.entries)).toBe(3 + 1); // and the marker
     // an admission drops them, with their details
     expect(await beat(u, 'd', { plan: 'short-pair' })).toMatchObject({
       reason: 'admitted',
       activeStreams: 2,
     });
-    expect((await ctx.redis.zrange(keys.entries, 0, -1)).sort()).toEqual(['c', 'd']);
+    expect((await ctx.redis.zrange(keys.entries, 0, -1)).sort()).toEqual([
+      NO_OVERRIDE_MARKER,
+      'c',
+      'd',
+    ]);
     expect(Object.keys(await ctx.redis.hgetall(keys.details)).sort()).toEqual(['c', 'd']);
     for (const id of ['c', 'd']) {
       expect(await release(u, id, { plan: 'short-pair' })).toMatchObject({ reason: 'released' });
@@ -134,15 +161,28 @@ describe.each(STORE_TARGETS)('session key layout on $name', (target) => {
     expect(await ctx.redis.exists(keys.entries, keys.details)).toBe(0);
   });
 
-  it('shortens the TTL to what the newest member needs after a release', async () => {
-    const u = newUser();
-    const keys = userKeys(ctx.prefix, u);
-    await beat(u, 'a', { plan: 'short-pair' });
+  it('shortens the TTL to what the newest member needs after a release (with an override; else the lease holds)', async () => {
+    const [u, overridden] = [newUser(), newUser()];
+    await ctx.overrides.set(overridden, { maxStreams: 2 });
+    for (const user of [u, overridden]) {
+      await beat(user, 'a', { plan: 'short-pair' });
+    }
     await sleep(1000);
-    await beat(u, 'b', { plan: 'short-pair' });
-    await release(u, 'b', { plan: 'short-pair' }); // a, seen 1 s ago, needs 1 s more
-    expect(await ctx.redis.pttl(keys.entries)).toBeLessThanOrEqual(1100);
-    expect(await ctx.redis.pttl(keys.details)).toBeLessThanOrEqual(1100);
+    for (const user of [u, overridden]) {
+      await beat(user, 'b', { plan: 'short-pair' });
+      await release(user, 'b', { plan: 'short-pair' }); // a, seen 1 s ago, needs 1 s more
+    }
+    const other = userKeys(ctx.prefix, overridden);
+    expect(await ctx.redis.zscore(other.entries, NO_OVERRIDE_MARKER)).toBeNull();
+    expect(await ctx.redis.pttl(other.entries)).toBeLessThanOrEqual(1100);
+    expect(await ctx.redis.pttl(other.details)).toBeLessThanOrEqual(1100);
+    // without an override both keys keep the lease the marker names
+    const keys = userKeys(ctx.prefix, u);
+    const lease = -Number(await ctx.redis.zscore(keys.entries, NO_OVERRIDE_MARKER));
+    expect(lease - (await redisMs())).toBeGreaterThan(LEASE_TTLS * 2000 - 2000);
+    for (const key of [keys.entries, keys.details]) {
+      expect(Number(await ctx.redis.call('PEXPIRETIME', key))).toBe(lease);
+    }
   });
 
   it('writes nothing for a deny, a revoked session or the release of an unknown session', async () => {

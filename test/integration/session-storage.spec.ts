@@ -3,7 +3,7 @@ import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { MetricsService } from '../../src/metrics/metrics.service';
 import { PlanRegistry } from '../../src/plans/plan-registry';
 import { WriteCoalescer } from '../../src/redis/write-coalescer';
-import { userKeys } from '../../src/redis/user-keys';
+import { NO_OVERRIDE_MARKER, userKeys } from '../../src/redis/user-keys';
 import { SessionStore, StoreConnections } from '../../src/sessions/session-store';
 import { sessionStoreOptions } from '../../src/sessions/sessions.module';
 import { startRedis, TestRedis } from '../support/redis-server';
@@ -87,15 +87,18 @@ describe('session storage with Redis defaults', () => {
     await admit(u, randomBytes(16).toString('hex'));
     const keys = userKeys(prefix, u);
     const c = sessionRedis.client;
-    expect(await c.zcard(keys.entries)).toBe(2);
+    // two sessions and the no-override marker
+    expect(await c.zcard(keys.entries)).toBe(2 + 1);
+    expect(await c.zscore(keys.entries, NO_OVERRIDE_MARKER)).not.toBeNull();
     expect(await c.hlen(keys.details)).toBe(2);
     // Redis' compact encodings hold with these id lengths and Redis defaults
     expect(await c.object('ENCODING', keys.entries)).toBe('listpack');
     expect(await c.object('ENCODING', keys.details)).toBe('listpack');
+    // both expire with the lease the marker names (no override): 11 ttls of 90 s
     for (const key of [keys.entries, keys.details]) {
       const ttl = await c.pttl(key);
-      expect(ttl).toBeGreaterThan(80_000);
-      expect(ttl).toBeLessThanOrEqual(90_000);
+      expect(ttl).toBeGreaterThan(11 * 90_000 - 10_000);
+      expect(ttl).toBeLessThanOrEqual(11 * 90_000);
     }
   });
 

@@ -3,6 +3,7 @@ import Redis, { Cluster } from 'ioredis';
 import { AppConfig } from '../../src/config/app-config';
 import { Plan } from '../../src/config/plan';
 import { HeartbeatService } from '../../src/heartbeat/heartbeat.service';
+import { OverrideStore } from '../../src/plans/override-store';
 import { RedisConnections } from '../../src/redis/redis-connections';
 import { SessionStore } from '../../src/sessions/session-store';
 import { StoreTarget } from './store-targets';
@@ -13,6 +14,11 @@ export interface StoreSuite {
   app: NestFastifyApplication;
   store: SessionStore;
   heartbeats: HeartbeatService;
+  /**
+   * The override store, as the admin API uses it: an override set on a user with sessions must go
+   * through it (it removes the user's no-override marker; docs/architecture.md, "Key layout").
+   */
+  overrides: OverrideStore;
   /** A client on the deployment (the app's control connection), for assertions. */
   redis: Redis | Cluster;
   /** The app's key prefix (every suite has its own). */
@@ -46,6 +52,7 @@ export function useStoreSuite(
       app,
       store: app.get(SessionStore),
       heartbeats: app.get(HeartbeatService),
+      overrides: app.get(OverrideStore),
       redis: app.get(RedisConnections).control,
       prefix: config.keyPrefix,
       env: started.env,

@@ -2,6 +2,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadLuaScript } from '../../src/sessions/lua-script';
+import { ID_PATTERN } from '../../src/common/ids';
+import { NO_OVERRIDE_MARKER } from '../../src/redis/user-keys';
 import { loadSessionScripts } from '../../src/sessions/heartbeat-script';
 
 describe('loadLuaScript', () => {
@@ -37,5 +39,13 @@ describe('loadLuaScript', () => {
       expect(lua).toContain('local function resolvePolicy');
       expect(lua).toContain('local function loadSessions');
     }
+  });
+
+  it('names the no-override marker as user-keys does, a member no id can be', () => {
+    for (const lua of Object.values(loadSessionScripts())) {
+      expect(lua).toContain(`local NO_OVERRIDE = '${NO_OVERRIDE_MARKER}'`);
+    }
+    expect(ID_PATTERN.test(NO_OVERRIDE_MARKER)).toBe(false);
+    expect(ID_PATTERN.test(`x${NO_OVERRIDE_MARKER}`)).toBe(false);
   });
 });

@@ -1,4 +1,4 @@
---- @include "policy"
+--- @include "marker"
 -- heartbeat.lua: the whole decision for one heartbeat, atomic per user (docs/architecture.md;
 -- the rollout and fairness controls: docs/admin-api.md, "Rollout and fairness controls").
 -- KEYS[1] entries (sorted set)  KEYS[2] details (hash)  KEYS[3] override (hash)
@@ -28,34 +28,40 @@
 --   shadow: under a shadow plan SHADOW_VERDICT { decision, reason, evicted } that enforcement
 --           would have answered (nothing of it was done), else {}
 --   devices: on device_limit_exceeded the registered devices (controls.lua listDevices), else {}
-local sessionId, deviceId, drm, contentId = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
-local takeoverId = ARGV[12] or ''
 local now = nowMs()
 
+-- One command reads the session's score and the no-override marker (marker.lua), for every call.
+local seen = redis.call('ZMSCORE', KEYS[1], ARGV[2], NO_OVERRIDE)
+local scoreSeen, markerSeen = seen[1], seen[2]
+
 -- The steady state first, before anything else is defined or parsed (each costs Redis CPU on
--- every call): a live session of a user without override, within the limit of a plan usher
--- found eligible, renews with five commands and answers its live slot count. Lapsed entries
--- are left for the next call that writes more. What it asked Redis, the full path reuses.
-local overrideSeen, scoreAsked, scoreSeen
-if ARGV[13] ~= '' and ARGV[1] ~= 'release' then
-  overrideSeen = redis.call('EXISTS', KEYS[3]) == 1
-  if not overrideSeen then
-    local ttl = tonumber(ARGV[13])
-    local cutoff = now - ttl
-    scoreAsked, scoreSeen = true, redis.call('ZSCORE', KEYS[1], sessionId)
-    if scoreSeen and tonumber(scoreSeen) > cutoff then
-      local count = redis.call('ZCOUNT', KEYS[1], '(' .. cutoff, '+inf')
-      if count <= tonumber(ARGV[14]) then
-        redis.call('ZADD', KEYS[1], now, sessionId)
-        redis.call('PEXPIRE', KEYS[1], ttl)
-        redis.call('PEXPIRE', KEYS[2], ttl)
-        return count
+-- every call): a live session of a user without override (the marker), within the limit of a
+-- plan usher found eligible, renews with two more commands and answers its live slot count.
+-- Both keys expire at the marker's D: three more commands renew that lease once less than one
+-- ttl of it is left (once in LEASE_TTLS ttls). Lapsed entries are left for the next call that
+-- writes more.
+if markerSeen and scoreSeen and ARGV[13] ~= '' and ARGV[1] ~= 'release' then
+  local ttl = tonumber(ARGV[13])
+  local cutoff = now - ttl
+  if tonumber(scoreSeen) > cutoff then
+    local count = redis.call('ZCOUNT', KEYS[1], cutoff + 1, '+inf') -- (scores are whole ms)
+    if count <= tonumber(ARGV[14]) then
+      redis.call('ZADD', KEYS[1], now, ARGV[2])
+      if -tonumber(markerSeen) - now < ttl then
+        local lease = now + ttl * (1 + LEASE_TTLS)
+        redis.call('PEXPIREAT', KEYS[1], lease)
+        redis.call('PEXPIREAT', KEYS[2], lease)
+        redis.call('ZADD', KEYS[1], -lease, NO_OVERRIDE)
       end
+      return count
     end
   end
 end
 
-local policy = resolvePolicy(KEYS[3], ARGV[6], ARGV[7], ARGV[8], now, overrideSeen == false)
+--- @include "policy"
+local sessionId, deviceId, drm, contentId = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local takeoverId = ARGV[12] or ''
+local policy = resolvePolicy(KEYS[3], ARGV[6], ARGV[7], ARGV[8], now, markerSeen ~= false)
 
 -- The reply's first 11 fields; extend() adds the rest when an answer needs one of them
 -- (reply[12] downloadLapseMs, [13] takenOver, [14] shadow, [15] devices: HEARTBEAT_REPLY).
@@ -72,6 +78,7 @@ end
 --- @include "controls"
 withControls(policy)
 local u = openUser(KEYS[1], KEYS[2], policy, now)
+noteMarker(u, markerSeen)
 
 -- A persistent licence is a download: counted apart from streams, never against maxStreams.
 if ARGV[11] == 'persistent' then
@@ -116,9 +123,8 @@ if ARGV[1] ~= 'release' then
   end
 end
 
-pruneLapsed(u)
-local state
-if scoreAsked then state = stateOfScore(u, scoreSeen) else state = stateOf(u, sessionId) end
+local liveRead = pruneAndReadLive(u) -- (the live entries, until the first write)
+local state = stateOfScore(u, scoreSeen)
 
 if ARGV[1] == 'release' then
   if state == 'live' then
@@ -163,11 +169,13 @@ end
 -- sessions, half the bound at most.)
 if policy.countBy == 'session' and not state and not deviceFull and takeoverId == ''
     and policy.perContent == 0 then
-  local count = liveSessionCount(u)
+  local count = #liveRead / 2
   if count < policy.maxStreams then
+    liveRead = nil -- (makeRoom may remove sessions)
     local removed = makeRoom(u, bound, deviceId)
     if removed then
       recordSession(u, sessionId, drm, deviceId, contentId)
+      settleTtl(u)
       deviceSeen()
       local reply = answer('allow', 'admitted', count + 1 - removed)
       if policy.shadow then extend(reply)[14] = { 'allow', 'admitted', {} } end
@@ -176,7 +184,7 @@ if policy.countBy == 'session' and not state and not deviceFull and takeoverId =
   end
 end
 
-local sessions, byId = loadSessions(u)
+local sessions, byId = loadSessions(u, liveRead)
 local known = byId[sessionId]
 if known then deviceId = known.deviceId end
 -- 2. Takeover: the named live session (of this user, not this one) goes first.
@@ -279,11 +287,15 @@ if takenOver then takenRows[1] = describe(takenOver) end
 local function keep(slot)
   if known then
     touchSession(u, sessionId)
+    settleTtl(u)
     return 0
   end
   if slot then capDeviceSessions(u, slot.sessions, tonumber(ARGV[10])) end
   local removed = makeRoom(u, bound, deviceId)
-  if removed then recordSession(u, sessionId, drm, deviceId, contentId) end
+  if removed then
+    recordSession(u, sessionId, drm, deviceId, contentId)
+    settleTtl(u)
+  end
   return removed
 end
 
@@ -325,7 +337,7 @@ if v.decision == 'deny' then
   else
     reply = answer('deny', v.reason, #slots, v.conflicts)
   end
-  if takenOver or v.lowered then redis.call('PEXPIRE', u.entries, u.ttl) end
+  if takenOver or v.lowered then settleTtl(u) end
   if takenOver then extend(reply)[13] = takenRows end
   return reply
 end
@@ -336,6 +348,7 @@ end
 -- (revocations just made leave room for one more entry)
 local removed = keep(mine)
 if not removed then
+  if u.written then settleTtl(u) end -- (the revocations made above)
   local reply = answer('deny', 'limit_exceeded', #slots, allSlots())
   if takenOver then extend(reply)[13] = takenRows end
   return reply

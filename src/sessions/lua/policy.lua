@@ -1,5 +1,6 @@
--- policy.lua: the Redis clock and the effective policy of a user (included by every per-user
--- script). Plan table (ARGV): "\n" then one line per plan:
+--- @include "marker"
+-- policy.lua: the effective policy of a user (included by every per-user script; the clock and
+-- the no-override marker come first, marker.lua). Plan table (ARGV): "\n" then one line per plan:
 --   "<name> <maxStreams> <countBy> <onLimit> <interval> <grace> <maxDownloads> <downloadDays>
 --    [<enforcement> <evictionGraceSeconds> <handoff 0|1> <maxStreamsPerContent> <maxDevices>
 --    <deviceWindowHours>]\n"
@@ -10,19 +11,16 @@
 -- evictionGraceSeconds, maxStreamsPerContent, maxDevices, expiresAt (ms); see
 -- docs/architecture.md.
 
-local function nowMs()
-  local t = redis.call('TIME')
-  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
-
 -- The requested plan, else the override's plan, else the default plan; then the override's own
 -- fields on top. An unknown plan name falls back to the default.
--- noOverride: the caller already knows the user has none (the read is skipped).
+-- noOverride: the caller already knows the user has none (the marker: the read is skipped).
+-- policy.overridden: whether an override is in force.
 local function resolvePolicy(overrideKey, requested, defaultName, planTable, now, noOverride)
   local o = {}
   local flat = noOverride and {} or redis.call('HGETALL', overrideKey)
   for i = 1, #flat, 2 do o[flat[i]] = flat[i + 1] end
   if o.expiresAt and tonumber(o.expiresAt) <= now then o = {} end
+  local overridden = next(o) ~= nil
   local name = requested
   if name == '' then name = o.plan or defaultName end
   local at = string.find(planTable, '\n' .. name .. ' ', 1, true)
@@ -34,6 +32,7 @@ local function resolvePolicy(overrideKey, requested, defaultName, planTable, now
     string.match(planTable, '^%S+ (%d+) (%S+) (%S+) (%d+) (%d+) (%-?%d+) (%d+)([^\n]*)', at + 1)
   local policy = {
     name = name,
+    overridden = overridden,
     maxStreams = tonumber(o.maxStreams or maxStreams),
     countBy = o.countBy or countBy,
     onLimit = o.onLimit or onLimit,

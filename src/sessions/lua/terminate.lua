@@ -30,5 +30,6 @@ else
     revokeSession(u, s.id)
   end
 end
-fitTtl(u)
+-- (a revocation made now needs one ttl: settleTtl)
+if fitTtl(u) then settleTtl(u) end
 return { policy.name, ended }
