@@ -51,12 +51,13 @@ export class HeartbeatRoute implements OnApplicationBootstrap {
     );
   }
 
-  private async heartbeat(http: FastifyRequest): Promise<HeartbeatResponse> {
+  /** Not async: Fastify catches what it throws, and the decision's promise goes back as is. */
+  private heartbeat(http: FastifyRequest): Promise<HeartbeatResponse> {
     this.tokens.admit(http.headers.authorization, 'license-server');
     const invalid = http.validationError;
     if (invalid && !invalid.validation) throw invalid;
     const problems = heartbeatProblems(http.body, invalid?.validation, this.isPlan);
     if (problems.length) throw invalidRequest(problems);
-    return await this.heartbeats.decide(http.body as HeartbeatRequest);
+    return this.heartbeats.decide(http.body as HeartbeatRequest);
   }
 }

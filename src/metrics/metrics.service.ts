@@ -1,5 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import { HeartbeatCounts } from './heartbeat-counts';
+import { LatencyHistogram } from './latency-histogram';
 
 function secondsSince(started: bigint): number {
   return Number(process.hrtime.bigint() - started) / 1e9;
@@ -24,28 +26,37 @@ export class MetricsService {
   readonly registry = new Registry();
   private planLimits: () => PlanLimit[] = () => [];
 
+  private readonly heartbeatCounts = new HeartbeatCounts();
+
   readonly heartbeats = new Counter({
     name: 'usher_heartbeats_total',
     help: 'Heartbeats answered, by decision and reason',
     labelNames: ['decision', 'reason', 'drm', 'message_type', 'plan'] as const,
     registers: [this.registry],
+    collect: () => {
+      this.heartbeats.reset();
+      for (const { labels, count } of this.heartbeatCounts.cells()) {
+        this.heartbeats.inc(labels, count);
+      }
+    },
   });
 
-  private readonly heartbeatDuration = new Histogram({
-    name: 'usher_heartbeat_duration_seconds',
-    help: 'Time to decide a heartbeat, from validated request to response',
-    labelNames: ['decision'] as const,
-    buckets: LATENCY_BUCKETS_SECONDS,
-    registers: [this.registry],
-  });
+  // Observed on every heartbeat, twice: cells resolved once per label value (LatencyHistogram).
+  private readonly heartbeatDuration = new LatencyHistogram(
+    'usher_heartbeat_duration_seconds',
+    'Time to decide a heartbeat, from validated request to response',
+    'decision',
+    LATENCY_BUCKETS_SECONDS,
+    this.registry,
+  );
 
-  private readonly storeDuration = new Histogram({
-    name: 'usher_store_duration_seconds',
-    help: 'Time of one store (Redis) operation',
-    labelNames: ['operation'] as const,
-    buckets: LATENCY_BUCKETS_SECONDS,
-    registers: [this.registry],
-  });
+  private readonly storeDuration = new LatencyHistogram(
+    'usher_store_duration_seconds',
+    'Time of one store (Redis) operation',
+    'operation',
+    LATENCY_BUCKETS_SECONDS,
+    this.registry,
+  );
 
   readonly storeErrors = new Counter({
     name: 'usher_store_errors_total',
@@ -102,6 +113,11 @@ export class MetricsService {
     },
   });
 
+  private readonly heartbeatDurationBy = {
+    allow: this.heartbeatDuration.cell('allow'),
+    deny: this.heartbeatDuration.cell('deny'),
+  };
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
   }
@@ -114,17 +130,17 @@ export class MetricsService {
     messageType: string,
     plan: string,
   ): void {
-    this.heartbeats.inc({ decision, reason, drm, message_type: messageType, plan });
+    this.heartbeatCounts.count(decision, reason, drm, messageType, plan);
   }
 
   /** Records a heartbeat decided since `started` (a process.hrtime.bigint() reading). */
   observeHeartbeat(decision: 'allow' | 'deny', started: bigint): void {
-    this.heartbeatDuration.observe({ decision }, secondsSince(started));
+    this.heartbeatDurationBy[decision].observe(secondsSince(started));
   }
 
   /** Records a store operation that began at `started` (a process.hrtime.bigint() reading). */
   observeStore(operation: string, started: bigint): void {
-    this.storeDuration.observe({ operation }, secondsSince(started));
+    this.storeDuration.cell(operation).observe(secondsSince(started));
   }
 
   /** The plans module tells the gauge where current limits come from; read at scrape time. */

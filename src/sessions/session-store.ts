@@ -272,22 +272,23 @@ export class SessionStore implements HeartbeatStore {
    * one promise step: on the hot path every extra promise and suspended frame is garbage that a
    * scavenge may find alive (docs/performance.md). What `toResult` throws is not a store failure.
    */
-  private async timed<Reply, Result>(
+  private timed<Reply, Result>(
     operation: string,
     started: bigint,
     call: Promise<Reply>,
     toResult: (reply: Reply) => Result,
   ): Promise<Result> {
-    let reply: Reply;
-    try {
-      reply = await call;
-    } catch (err) {
-      this.metrics.observeStore(operation, started);
-      const failure = classify(err);
-      this.metrics.storeErrors.inc({ operation, kind: failure.kind });
-      throw failure;
-    }
-    this.metrics.observeStore(operation, started);
-    return toResult(reply);
+    return call.then(
+      (reply) => {
+        this.metrics.observeStore(operation, started);
+        return toResult(reply);
+      },
+      (err: unknown) => {
+        this.metrics.observeStore(operation, started);
+        const failure = classify(err);
+        this.metrics.storeErrors.inc({ operation, kind: failure.kind });
+        throw failure;
+      },
+    );
   }
 }

@@ -29,7 +29,7 @@ describe('TokenBook', () => {
     }
   });
 
-  it('403 for a token of another role, however often it is tried', () => {
+  it('403 for a token of another role, also once its header is remembered', () => {
     expect(tokens.admit('Bearer admin-token', 'admin').role).toBe('admin');
     for (let i = 0; i < 2; i++) {
       expect(() => tokens.admit('Bearer admin-token', 'license-server')).toThrow(
@@ -40,7 +40,7 @@ describe('TokenBook', () => {
     }
   });
 
-  it('answers every spelling of the header alike, however many were seen', () => {
+  it('keeps answering once more header spellings than it remembers were seen', () => {
     for (let i = 0; i < 300; i++) {
       expect(tokens.admit(`Bearer${' '.repeat(1 + i)}ls-token`, 'license-server').role).toBe(
         'license-server',
