@@ -12,6 +12,10 @@ export { catalog, plan } from './plans';
  * A validated config for tests: the repo's loadConfig on a minimal env (so tests exercise the
  * same parsing), with the store (a REDIS_URL, or env such as REDIS_CLUSTER_NODES), tokens and
  * plans a test wants. Every config gets its own key prefix so suites never see each other's keys.
+ *
+ * The store timeout defaults to 5 s here, not the service's 150 ms: on a loaded CI machine a first
+ * EVAL against a fresh Cluster can take longer than 150 ms, and a test that is not about the
+ * deadline must not see a `degraded` answer. Tests about the deadline set `storeTimeoutMs`.
  */
 export function testConfig(
   store: string | Record<string, string>,
@@ -24,6 +28,7 @@ export function testConfig(
     USHER_LICENSE_SERVER_TOKENS: LICENSE_TOKEN,
     USHER_ADMIN_TOKENS: ADMIN_TOKEN,
     USHER_LOG_LEVEL: 'error',
+    USHER_STORE_TIMEOUT_MS: '5000',
     ...env,
   });
   return { ...base, keyPrefix: `t${Math.random().toString(36).slice(2, 8)}`, ...overrides };
