@@ -44,6 +44,8 @@ export async function startUsherProcess(options: UsherProcessOptions): Promise<U
     USHER_SESSION_ID_SECRET: 'test-secret',
     USHER_KEY_PREFIX: `p${Math.random().toString(36).slice(2, 8)}`,
     USHER_LOG_LEVEL: 'warn',
+    // As in testConfig: a loaded CI machine must not turn a slow first call into `degraded`.
+    USHER_STORE_TIMEOUT_MS: '5000',
     ...options.env,
   };
   let output = '';
