@@ -64,7 +64,7 @@ function rawHandler() {
       contentId: b.contentId,
       plan: b.plan,
     };
-    const reply = await redis.usherHeartbeat(...script.args(prefix, heartbeat, BENCH_PLANS));
+    const reply = await redis.usherHeartbeat(...script.args(prefix, heartbeat));
     const [decision, reason, plan, countBy, maxStreams, activeStreams, interval, grace, rows] =
       typeof reply === 'number' ? fastAnswer(b.plan, reply) : reply;
     const listed = rows.map(view);

@@ -1,6 +1,6 @@
 // Bulk load: sessions go into Redis through the very heartbeat script usher runs (EVALSHA,
 // pipelined), so the stored shape, TTLs and memory are exactly what live traffic leaves behind.
-import { BENCH_PLANS, populationSessions } from './workload.mjs';
+import { populationSessions } from './workload.mjs';
 
 const BATCH = 2_000;
 const IN_FLIGHT = 4;
@@ -9,12 +9,7 @@ const IN_FLIGHT = 4;
  * Admits every session of `pop` under `prefix`. Returns { sessions, seconds, decisions }.
  * `script` is loadUsherScript(); `client` an ioredis client on the bench's Redis.
  */
-export async function bulkLoad(
-  client,
-  script,
-  pop,
-  { prefix, plans = BENCH_PLANS, onProgress } = {},
-) {
+export async function bulkLoad(client, script, pop, { prefix, onProgress } = {}) {
   const sha = await client.script('LOAD', script.lua);
   const decisions = {};
   const started = process.hrtime.bigint();
@@ -42,7 +37,7 @@ export async function bulkLoad(
         drm: 'widevine',
         release: false,
       };
-      pipeline.evalsha(sha, script.numberOfKeys, ...script.args(prefix, heartbeat, plans));
+      pipeline.evalsha(sha, script.numberOfKeys, ...script.args(prefix, heartbeat));
     }
     return n ? pipeline : null;
   };

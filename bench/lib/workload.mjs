@@ -56,7 +56,8 @@ function requireFirst(require, paths) {
  * What usher's own build says about the script and its arguments: the Lua text (includes
  * resolved), the plan-table encoding, the key layout and the very KEYS + ARGV builder usher
  * calls, all from dist/, so the raw reference and the bulk loader cannot drift from usher.
- * `args(prefix, heartbeat, plans)` returns KEYS then ARGV for one call; `numberOfKeys` goes with it.
+ * `lua` is the heartbeat script for BENCH_PLANS and `args(prefix, heartbeat)` the KEYS then ARGV
+ * of one call of it; `numberOfKeys` goes with them.
  * `licensePolicy(type, plan)` is the licence policy every allow answer carries; `fastRenewal(plan,
  * count)` completes the script's short answer to a fast renewal.
  */
@@ -75,6 +76,7 @@ export function loadUsherScript(root) {
   ]);
   const {
     loadSessionScripts,
+    heartbeatScript,
     heartbeatScriptArgs,
     fastRenewalPlan,
     fastRenewal,
@@ -94,21 +96,29 @@ export function loadUsherScript(root) {
   ) {
     throw new Error('dist/ no longer exports what bench/lib/workload.mjs needs: update it');
   }
-  const lua = loadSessionScripts().usherHeartbeat;
+  const body = loadSessionScripts().usherHeartbeat;
+  const table = encodePlanTable(BENCH_PLANS);
   const numberOfKeys = scriptKeys(userKeys('p', 'u')).length;
-  const tables = new Map();
-  const args = (prefix, heartbeat, plans = BENCH_PLANS) => {
-    if (!tables.has(plans)) tables.set(plans, encodePlanTable(plans));
-    const plan = plans.find((p) => p.name === heartbeat.plan) ?? plans[0];
-    return heartbeatScriptArgs(
-      prefix,
-      heartbeat,
-      plans[0].name,
-      tables.get(plans),
-      DEFAULT_BOUNDS,
-      fastRenewalPlan(heartbeat, plan),
-    );
+  const fastPlan = (heartbeat) => {
+    const plan = BENCH_PLANS.find((p) => p.name === heartbeat.plan) ?? BENCH_PLANS[0];
+    return fastRenewalPlan(heartbeat, plan);
   };
+  // A build whose heartbeat script carries the plans as constants (heartbeatScript), or an
+  // older one (a baseline) that takes them as arguments on every call.
+  const lua = heartbeatScript
+    ? heartbeatScript(body, table, BENCH_PLANS[0].name, DEFAULT_BOUNDS)
+    : body;
+  const args = heartbeatScript
+    ? (prefix, heartbeat) => heartbeatScriptArgs(prefix, heartbeat, fastPlan(heartbeat))
+    : (prefix, heartbeat) =>
+        heartbeatScriptArgs(
+          prefix,
+          heartbeat,
+          BENCH_PLANS[0].name,
+          table,
+          DEFAULT_BOUNDS,
+          fastPlan(heartbeat),
+        );
   return { lua, numberOfKeys, args, encodePlanTable, userKeys, licensePolicy, fastRenewal };
 }
 

@@ -70,34 +70,51 @@ export function fastRenewal(plan: Plan, activeStreams: number): StoreDecision {
   };
 }
 
+/** A Lua string literal holding `text` exactly (lua/heartbeat.lua's constants). */
+export function luaStringLiteral(text: string): string {
+  const escaped = text.replace(/[\\"\n\r\0]/g, (c) =>
+    c === '\n' ? '\\n' : c === '\r' ? '\\r' : c === '\0' ? '\\0' : `\\${c}`,
+  );
+  return `"${escaped}"`;
+}
+
 /**
- * KEYS then ARGV of one heartbeat script call, as lua/heartbeat.lua reads them. `fast` is the
- * plan of the fast renewal (fastRenewalPlan), if any. Exported so the bench's raw reference and
- * bulk loader call the script exactly as usher does.
+ * The heartbeat script for one version of the plans: lua/heartbeat.lua with the plan table, the
+ * default plan and the per-user bounds ahead of it as Lua constants. They change only with the
+ * plans (or at boot), so they are part of the script (a new SHA per plan version) instead of
+ * arguments: every argument costs Redis CPU on every call (docs/performance.md, "Arguments").
+ */
+export function heartbeatScript(
+  body: string,
+  planTable: string,
+  defaultPlan: string,
+  bounds: UserBounds,
+): string {
+  return (
+    `local PLAN_TABLE, DEFAULT_PLAN = ${luaStringLiteral(planTable)}, ${luaStringLiteral(defaultPlan)}\n` +
+    `local MAX_ENTRIES_PER_USER, MAX_SESSIONS_PER_DEVICE = ${bounds.maxEntriesPerUser}, ${bounds.maxSessionsPerDevice}\n` +
+    body
+  );
+}
+
+/**
+ * KEYS then ARGV of one heartbeat script call, as lua/heartbeat.lua reads them: the session id
+ * and the fast renewal's plan (fastRenewalPlan), which the steady state reads, then everything
+ * else in one space-separated argument that only the other paths parse (ids, plan names and the
+ * words here never hold a space). Exported so the bench's raw reference and bulk loader call the
+ * script exactly as usher does.
  */
 export function heartbeatScriptArgs(
   prefix: string,
   input: HeartbeatInput,
-  defaultPlan: string,
-  planTable: string,
-  bounds: UserBounds,
   fast?: Plan,
 ): (string | number)[] {
+  const rest = `${input.release ? 'release' : 'request'} ${DRM_LETTER[input.drm]} ${input.deviceId ?? ''} ${input.contentId ?? ''} ${input.plan ?? ''} ${input.persistent ? 'persistent' : ''} ${input.takeoverSessionId ?? ''}`;
   return [
     ...scriptKeys(userKeys(prefix, input.userId)),
-    input.release ? 'release' : 'request',
     input.sessionId,
-    input.deviceId ?? '',
-    DRM_LETTER[input.drm],
-    input.contentId ?? '',
-    input.plan ?? '',
-    defaultPlan,
-    planTable,
-    bounds.maxEntriesPerUser,
-    bounds.maxSessionsPerDevice,
-    input.persistent ? 'persistent' : '',
-    input.takeoverSessionId ?? '',
     fast ? (fast.renewalIntervalSeconds + fast.graceSeconds) * 1000 : '',
     fast ? fast.maxStreams : '',
+    rest,
   ];
 }

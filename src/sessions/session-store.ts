@@ -7,11 +7,13 @@ import { HeartbeatStore } from './heartbeat-store';
 import {
   fastRenewal,
   fastRenewalPlan,
+  heartbeatScript,
   heartbeatScriptArgs,
   loadSessionScripts,
   SCRIPT_KEY_COUNT,
   ScriptCalls,
   ScriptHost,
+  ScriptName,
   UserBounds,
 } from './heartbeat-script';
 import { InFlightLimit } from './in-flight-limit';
@@ -91,6 +93,7 @@ export type StoreMetrics = Pick<MetricsService, 'observeStore' | 'storeErrors'>;
  * Built by SessionsModule from RedisConnections and AppConfig.
  */
 export class SessionStore implements HeartbeatStore {
+  private readonly hotHost: ScriptHost;
   private readonly hot: ScriptCalls;
   private readonly hotWrites: Pick<WriteCoalescer, 'send'>;
   private readonly control: ScriptCalls;
@@ -100,20 +103,27 @@ export class SessionStore implements HeartbeatStore {
   private readonly inFlight: InFlightLimit;
   /** The plan table the scripts read, and the plans it was encoded from. */
   private table = { of: undefined as ReadonlyMap<string, Plan> | undefined, encoded: '\n' };
+  /** The plans the hot connection's heartbeat script was last defined for (heartbeatScript). */
+  private heartbeatPlans: ReadonlyMap<string, Plan> | undefined;
 
+  /** `scripts`: the Lua the store runs, lua/*.lua by default (a test may run a variant). */
   constructor(
     connections: StoreConnections,
     options: SessionStoreOptions,
     private readonly plans: StorePlans,
     private readonly metrics: StoreMetrics,
+    private readonly scripts: Readonly<Record<ScriptName, string>> = loadSessionScripts(),
   ) {
-    const scripts = loadSessionScripts();
+    // The heartbeat script (hot connection only) is defined per plan version: heartbeatScript.
     for (const client of [connections.hot, connections.control]) {
       for (const [name, lua] of Object.entries(scripts)) {
-        client.defineCommand(name, { numberOfKeys: SCRIPT_KEY_COUNT, lua });
+        if (name !== 'usherHeartbeat') {
+          client.defineCommand(name, { numberOfKeys: SCRIPT_KEY_COUNT, lua });
+        }
       }
     }
     // defineCommand has added the script commands.
+    this.hotHost = connections.hot;
     this.hot = connections.hot as ScriptHost & ScriptCalls;
     this.hotWrites = connections.hotWrites;
     this.control = connections.control as ScriptHost & ScriptCalls;
@@ -132,23 +142,33 @@ export class SessionStore implements HeartbeatStore {
   }
 
   /**
+   * The hot connection's heartbeat script, defined again (a new SHA, loaded by its first call on
+   * each connection) only when the registry's plans change: they are constants in the script.
+   */
+  private defineHeartbeatScript(): void {
+    const plans = this.plans.current;
+    if (plans !== this.heartbeatPlans) {
+      const lua = heartbeatScript(
+        this.scripts.usherHeartbeat,
+        this.planTable(),
+        this.plans.defaultPlanName,
+        this.bounds,
+      );
+      this.hotHost.defineCommand('usherHeartbeat', { numberOfKeys: SCRIPT_KEY_COUNT, lua });
+      this.heartbeatPlans = plans;
+    }
+  }
+
+  /**
    * The whole decision of one heartbeat: one EVALSHA, bounded by USHER_STORE_TIMEOUT_MS, and
    * answered at once (nothing written to Redis) while USHER_MAX_IN_FLIGHT calls are outstanding.
    */
   heartbeat(input: HeartbeatInput): Promise<StoreDecision> {
     if (!this.inFlight.tryStart()) return this.overloaded('heartbeat');
     const fast = fastRenewalPlan(input, this.plans.planFor(input.plan));
+    this.defineHeartbeatScript();
     const sent = this.hotWrites.send(() =>
-      this.hot.usherHeartbeat(
-        ...heartbeatScriptArgs(
-          this.prefix,
-          input,
-          this.plans.defaultPlanName,
-          this.planTable(),
-          this.bounds,
-          fast,
-        ),
-      ),
+      this.hot.usherHeartbeat(...heartbeatScriptArgs(this.prefix, input, fast)),
     );
     // A hard bound on the hot path, whatever the client is doing (see withDeadline).
     return this.timed(

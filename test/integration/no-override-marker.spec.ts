@@ -5,7 +5,7 @@ import { PlanRegistry } from '../../src/plans/plan-registry';
 import { RedisClient, waitUntilReady } from '../../src/redis/redis-connection';
 import { NO_OVERRIDE_MARKER, userKeys } from '../../src/redis/user-keys';
 import { WriteCoalescer } from '../../src/redis/write-coalescer';
-import { loadSessionScripts, SCRIPT_KEY_COUNT } from '../../src/sessions/heartbeat-script';
+import { loadSessionScripts } from '../../src/sessions/heartbeat-script';
 import { HeartbeatInput, SessionStore } from '../../src/sessions/session-store';
 import { sessionStoreOptions } from '../../src/sessions/sessions.module';
 import { useStoreSuite } from '../support/store-suite';
@@ -190,16 +190,17 @@ describe.each(STORE_TARGETS)('the no-override marker on $name', (target) => {
     beforeAll(async () => {
       client = ctx.redis.duplicate();
       await waitUntilReady(client, 10_000);
+      const scripts = loadSessionScripts();
+      const lua = scripts.usherHeartbeat;
+      const short = lua.replace('local LEASE_TTLS = 10', 'local LEASE_TTLS = 1');
+      expect(short).not.toBe(lua);
       store = new SessionStore(
         { hot: client, hotWrites: new WriteCoalescer(client), control: client },
         sessionStoreOptions(ctx.app.get<AppConfig>(APP_CONFIG)),
         ctx.app.get(PlanRegistry),
         ctx.app.get(MetricsService),
+        { ...scripts, usherHeartbeat: short },
       );
-      const lua = loadSessionScripts().usherHeartbeat;
-      const short = lua.replace('local LEASE_TTLS = 10', 'local LEASE_TTLS = 1');
-      expect(short).not.toBe(lua);
-      client.defineCommand('usherHeartbeat', { numberOfKeys: SCRIPT_KEY_COUNT, lua: short });
     });
     afterAll(() => {
       client?.disconnect();

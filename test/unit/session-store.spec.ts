@@ -4,7 +4,9 @@ import { Plan } from '../../src/config/plan';
 import { MetricsService } from '../../src/metrics/metrics.service';
 import { encodePlanTable } from '../../src/sessions/plan-table';
 import {
+  heartbeatScript,
   heartbeatScriptArgs,
+  loadSessionScripts,
   SCRIPT_KEY_COUNT,
   ScriptCalls,
   ScriptHost,
@@ -32,7 +34,7 @@ type Call = { script: ScriptName; args: (string | number)[] };
 
 /** A connection whose script commands answer with `answer`; it records what was defined and sent. */
 function fakeConnection(answer: (call: Call) => Promise<unknown>) {
-  const defined: { name: string; numberOfKeys?: number }[] = [];
+  const defined: { name: string; numberOfKeys?: number; lua: string }[] = [];
   const calls: Call[] = [];
   const commands = Object.fromEntries(
     (Object.keys(SCRIPTS) as ScriptName[]).map((script) => [
@@ -46,7 +48,7 @@ function fakeConnection(answer: (call: Call) => Promise<unknown>) {
   const client: ScriptHost & ScriptCalls = {
     ...commands,
     defineCommand: (name, definition) => {
-      defined.push({ name, numberOfKeys: definition.numberOfKeys });
+      defined.push({ name, numberOfKeys: definition.numberOfKeys, lua: definition.lua });
     },
   };
   return { client, defined, calls };
@@ -105,12 +107,18 @@ function pending<T>() {
 const replyError = (message: string): Error => new ReplyError(message) as Error;
 
 describe('SessionStore', () => {
-  it('defines every per-user script on both connections, with the common KEYS count', () => {
-    const { hot, control } = setUp(() => Promise.resolve(1));
-    const expected = Object.keys(SCRIPTS).map((name) => ({ name, numberOfKeys: 7 }));
+  it('defines every per-user script on both connections, the heartbeat script on the hot one at its first call', async () => {
+    const { store, hot, control } = setUp(() => Promise.resolve(1));
+    const names = (c: typeof hot) => c.defined.map((d) => `${d.name}/${d.numberOfKeys}`);
+    const others = Object.keys(SCRIPTS)
+      .filter((name) => name !== 'usherHeartbeat')
+      .map((name) => `${name}/7`);
     expect(SCRIPT_KEY_COUNT).toBe(7);
-    expect(hot.defined).toEqual(expected);
-    expect(control.defined).toEqual(expected);
+    expect(names(hot)).toEqual(others);
+    expect(names(control)).toEqual(others);
+    await store.heartbeat(input);
+    expect(names(hot)).toEqual([...others, 'usherHeartbeat/7']);
+    expect(names(control)).toEqual(others);
   });
 
   it('sends a heartbeat as one script call on the hot connection, its write held for batching', async () => {
@@ -118,16 +126,13 @@ describe('SessionStore', () => {
     await store.heartbeat(input);
     expect(hotWrites.send).toHaveBeenCalledTimes(1);
     expect(hot.calls).toEqual([
-      {
-        script: 'usherHeartbeat',
-        args: heartbeatScriptArgs('px', input, 'basic', TABLE, OPTIONS.bounds, BASIC),
-      },
+      { script: 'usherHeartbeat', args: heartbeatScriptArgs('px', input, BASIC) },
     ]);
     expect(hot.calls[0].args.slice(0, 7)).toEqual(scriptKeys(userKeys('px', 'u1')));
     expect(control.calls).toEqual([]);
   });
 
-  it('sends the plan table of the plans in force, encoded again only when they change', async () => {
+  it('defines the heartbeat script for the plans in force, again only when they change', async () => {
     const changing = { ...plans, current: new Map([['basic', BASIC]]) };
     const hot = fakeConnection(() => Promise.resolve(admitted));
     const store = new SessionStore(
@@ -140,16 +145,24 @@ describe('SessionStore', () => {
       changing,
       new MetricsService(),
     );
-    const tableSent = () => hot.calls[hot.calls.length - 1].args[7 + 7];
+    const body = loadSessionScripts().usherHeartbeat;
+    const heartbeatScripts = () =>
+      hot.defined.filter((d) => d.name === 'usherHeartbeat').map((d) => d.lua);
     await store.heartbeat(input);
-    expect(tableSent()).toBe(TABLE);
+    await store.heartbeat(input);
+    expect(heartbeatScripts()).toEqual([heartbeatScript(body, TABLE, 'basic', OPTIONS.bounds)]);
     const gold = { ...BASIC, name: 'gold', maxStreams: 9 };
     changing.current = new Map([
       ['basic', BASIC],
       ['gold', gold],
     ]);
     await store.heartbeat(input);
-    expect(tableSent()).toBe(encodePlanTable([BASIC, gold]));
+    await store.heartbeat(input);
+    expect(heartbeatScripts()).toEqual([
+      heartbeatScript(body, TABLE, 'basic', OPTIONS.bounds),
+      heartbeatScript(body, encodePlanTable([BASIC, gold]), 'basic', OPTIONS.bounds),
+    ]);
+    expect(hot.calls).toHaveLength(4);
   });
 
   it("completes a fast renewal's bare count from the plan, and decodes a full reply", async () => {

@@ -4,16 +4,18 @@
 -- KEYS[1] entries (sorted set)  KEYS[2] details (hash)  KEYS[3] override (hash)
 -- KEYS[4] downloads (sorted set)  KEYS[5] download details (hash)
 -- KEYS[6] devices (sorted set)  KEYS[7] device first-seen (hash) (controls.lua)
--- ARGV[1] 'request' (license-request and license-renewal) | 'release'
--- ARGV[2] sessionId  ARGV[3] deviceId or ''  ARGV[4] drm letter  ARGV[5] contentId or ''
--- ARGV[6] requested plan or ''  ARGV[7] default plan  ARGV[8] plan table
--- ARGV[9] entries a user may hold at least (USHER_MAX_ENTRIES_PER_USER)
--- ARGV[10] sessions one device may hold under countBy device (USHER_MAX_SESSIONS_PER_DEVICE)
--- ARGV[11] 'persistent' (a download: downloads.lua) or '' (streaming)
--- ARGV[12] takeoverSessionId (license-request only) or ''
--- ARGV[13] ttl ms and ARGV[14] maxStreams of the plan usher resolved (the requested or the
---   default plan), set only when that plan may take the fast renewal (counted by session, no
---   rollout control to apply); else ''
+-- Constants ahead of this file (src/sessions/heartbeat-script.ts heartbeatScript: one script per
+-- version of the plans): PLAN_TABLE, DEFAULT_PLAN, MAX_ENTRIES_PER_USER (USHER_MAX_ENTRIES_PER_USER:
+-- entries a user may hold at least), MAX_SESSIONS_PER_DEVICE (USHER_MAX_SESSIONS_PER_DEVICE:
+-- sessions one device may hold under countBy device).
+-- ARGV[1] sessionId
+-- ARGV[2] ttl ms and ARGV[3] maxStreams of the plan usher resolved (the requested or the default
+--   plan), set only when that plan may take the fast renewal (a streaming request or renewal,
+--   counted by session, no rollout control to apply); else ''
+-- ARGV[4] the rest, read only past the fast renewal, space-separated:
+--   "<'request' (license-request, license-renewal) | 'release'> <drm letter> <deviceId or ''>
+--    <contentId or ''> <requested plan or ''> <'persistent' (a download: downloads.lua) or ''>
+--    <takeoverSessionId (license-request only) or ''>"
 -- Returns the live slot count alone for a fast renewal (allow renewed under that plan), else
 --   HEARTBEAT_REPLY { decision, reason, plan, countBy, maxStreams, activeStreams, interval,
 --     grace, sessions, cause, removedSlots, downloadLapseMs, takenOver, shadow, devices }
@@ -31,7 +33,7 @@
 local now = nowMs()
 
 -- One command reads the session's score and the no-override marker (marker.lua), for every call.
-local seen = redis.call('ZMSCORE', KEYS[1], ARGV[2], NO_OVERRIDE)
+local seen = redis.call('ZMSCORE', KEYS[1], ARGV[1], NO_OVERRIDE)
 local scoreSeen, markerSeen = seen[1], seen[2]
 
 -- The steady state first, before anything else is defined or parsed (each costs Redis CPU on
@@ -40,13 +42,13 @@ local scoreSeen, markerSeen = seen[1], seen[2]
 -- Both keys expire at the marker's D: three more commands renew that lease once less than one
 -- ttl of it is left (once in LEASE_TTLS ttls). Lapsed entries are left for the next call that
 -- writes more.
-if markerSeen and scoreSeen and ARGV[13] ~= '' and ARGV[1] ~= 'release' then
-  local ttl = tonumber(ARGV[13])
+if markerSeen and scoreSeen and ARGV[2] ~= '' then
+  local ttl = tonumber(ARGV[2])
   local cutoff = now - ttl
   if tonumber(scoreSeen) > cutoff then
     local count = redis.call('ZCOUNT', KEYS[1], cutoff + 1, '+inf') -- (scores are whole ms)
-    if count <= tonumber(ARGV[14]) then
-      redis.call('ZADD', KEYS[1], now, ARGV[2])
+    if count <= tonumber(ARGV[3]) then
+      redis.call('ZADD', KEYS[1], now, ARGV[1])
       if -tonumber(markerSeen) - now < ttl then
         local lease = now + ttl * (1 + LEASE_TTLS)
         redis.call('PEXPIREAT', KEYS[1], lease)
@@ -59,9 +61,11 @@ if markerSeen and scoreSeen and ARGV[13] ~= '' and ARGV[1] ~= 'release' then
 end
 
 --- @include "policy"
-local sessionId, deviceId, drm, contentId = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
-local takeoverId = ARGV[12] or ''
-local policy = resolvePolicy(KEYS[3], ARGV[6], ARGV[7], ARGV[8], now, markerSeen ~= false)
+local sessionId = ARGV[1]
+local kind, drm, deviceId, contentId, requestedPlan, licenseType, takeoverId =
+  string.match(ARGV[4], '^(%S*) (%S*) (%S*) (%S*) (%S*) (%S*) (%S*)$')
+local policy = resolvePolicy(KEYS[3], requestedPlan, DEFAULT_PLAN, PLAN_TABLE, now,
+  markerSeen ~= false)
 
 -- The reply's first 11 fields; extend() adds the rest when an answer needs one of them
 -- (reply[12] downloadLapseMs, [13] takenOver, [14] shadow, [15] devices: HEARTBEAT_REPLY).
@@ -81,7 +85,7 @@ local u = openUser(KEYS[1], KEYS[2], policy, now)
 noteMarker(u, markerSeen)
 
 -- A persistent licence is a download: counted apart from streams, never against maxStreams.
-if ARGV[11] == 'persistent' then
+if licenseType == 'persistent' then
 --- @include "downloads"
   pruneLapsed(u)
   local active = liveSlotCount(u)
@@ -92,12 +96,12 @@ if ARGV[11] == 'persistent' then
     return reply
   end
   if policy.maxDownloads < 0 then -- this plan does not count downloads: nothing is stored
-    if ARGV[1] == 'release' then return answer('allow', 'released', active) end
+    if kind == 'release' then return answer('allow', 'released', active) end
     return allowDownload('admitted', lifeMs)
   end
   local w = openDownloads(KEYS[4], KEYS[5], now)
   pruneDownloads(w)
-  if ARGV[1] == 'release' then
+  if kind == 'release' then
     endDownload(w, sessionId)
     return answer('allow', 'released', active)
   end
@@ -112,9 +116,9 @@ if ARGV[11] == 'persistent' then
   return answer('deny', 'download_limit_exceeded', active, conflicts)
 end
 -- sessions and revocations together, whatever arrives
-local bound = math.max(tonumber(ARGV[9]), 2 * policy.maxStreams)
+local bound = math.max(MAX_ENTRIES_PER_USER, 2 * policy.maxStreams)
 
-if ARGV[1] ~= 'release' then
+if kind ~= 'release' then
   if policy.countBy == 'device' and deviceId == '' then
     return answer('invalid', 'device_required', 0)
   end
@@ -126,7 +130,7 @@ end
 local liveRead = pruneAndReadLive(u) -- (the live entries, until the first write)
 local state = stateOfScore(u, scoreSeen)
 
-if ARGV[1] == 'release' then
+if kind == 'release' then
   if state == 'live' then
     removeSession(u, sessionId)
     fitTtl(u)
@@ -160,7 +164,7 @@ end
 local function deviceSeen()
   if not dv then return end
   local devices = policy.maxDevices
-  if policy.shadow then devices = math.max(tonumber(ARGV[9]), 2 * policy.maxDevices) end
+  if policy.shadow then devices = math.max(MAX_ENTRIES_PER_USER, 2 * policy.maxDevices) end
   registerDevice(dv, requestDevice, devices)
 end
 
@@ -290,7 +294,7 @@ local function keep(slot)
     settleTtl(u)
     return 0
   end
-  if slot then capDeviceSessions(u, slot.sessions, tonumber(ARGV[10])) end
+  if slot then capDeviceSessions(u, slot.sessions, MAX_SESSIONS_PER_DEVICE) end
   local removed = makeRoom(u, bound, deviceId)
   if removed then
     recordSession(u, sessionId, drm, deviceId, contentId)
