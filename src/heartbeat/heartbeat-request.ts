@@ -23,6 +23,8 @@ type FieldSchema = { enum?: string[]; minLength?: number; maxLength?: number; pa
 const PROPERTIES = HeartbeatRequestSchema.properties as Partial<Record<string, FieldSchema>>;
 const FIELDS = Object.keys(PROPERTIES);
 const NOT_AN_OBJECT = 'body: must be a JSON object';
+/** A valid body's problems: none, shared (no allocation per heartbeat). */
+const NO_PROBLEMS: readonly string[] = Object.freeze([]);
 
 /** The wording of one schema error, for the field it is about. */
 function fieldProblem(field: string, error: SchemaError): string {
@@ -56,9 +58,16 @@ export function heartbeatProblems(
   body: unknown,
   errors: readonly SchemaError[] | null | undefined,
   isKnownPlan: (name: string) => boolean,
-): string[] {
+): readonly string[] {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) return [NOT_AN_OBJECT];
   const input = body as Partial<Record<string, unknown>>;
+  const unknownPlan = typeof input.plan === 'string' && !isKnownPlan(input.plan);
+  const noIds =
+    input.customSessionId === undefined &&
+    input.sessionId === undefined &&
+    input.deviceId === undefined;
+  // The common case, a valid heartbeat, allocates nothing.
+  if (!errors?.length && !unknownPlan && !noIds) return NO_PROBLEMS;
   const unknown: string[] = [];
   const byField = new Map<string, string>();
   for (const error of errors ?? []) {
@@ -73,14 +82,10 @@ export function heartbeatProblems(
     // Ajv may report two errors for one field (maxLength and pattern): the first one names it.
     if (!byField.has(field)) byField.set(field, `${field}: ${fieldProblem(field, error)}`);
   }
-  if (typeof input.plan === 'string' && !byField.has('plan') && !isKnownPlan(input.plan)) {
+  if (unknownPlan && !byField.has('plan')) {
     byField.set('plan', `plan: ${JSON.stringify(input.plan)} is not a known plan`);
   }
-  if (
-    input.customSessionId === undefined &&
-    input.sessionId === undefined &&
-    input.deviceId === undefined
-  ) {
+  if (noIds) {
     byField.set(
       'deviceId',
       'deviceId: required when neither customSessionId nor sessionId is given (the session id is synthesized from it)',
@@ -104,7 +109,7 @@ export function heartbeatProblems(
 export function validateHeartbeat(
   body: unknown,
   isKnownPlan: (name: string) => boolean,
-): { request?: HeartbeatRequest; problems: string[] } {
+): { request?: HeartbeatRequest; problems: readonly string[] } {
   const valid = checkHeartbeatBody(body);
   const problems = heartbeatProblems(body, valid ? null : checkHeartbeatBody.errors, isKnownPlan);
   return problems.length ? { problems } : { request: body as HeartbeatRequest, problems };

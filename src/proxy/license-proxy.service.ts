@@ -120,12 +120,13 @@ export class LicenseProxy {
     if (claims.contentId !== undefined) candidate.contentId = claims.contentId;
     if (claims.plan !== undefined) candidate.plan = claims.plan;
     const { request, problems } = validateHeartbeat(candidate, this.isPlan);
-    if (claims.licenseType && reading.licenseType && claims.licenseType !== reading.licenseType) {
-      problems.push(
-        `licenseType: the token says ${claims.licenseType} but the challenge asks for ${reading.licenseType}`,
-      );
-    }
-    if (!request || problems.length) throw invalidRequest(problems);
+    const mismatch =
+      claims.licenseType && reading.licenseType && claims.licenseType !== reading.licenseType
+        ? [
+            `licenseType: the token says ${claims.licenseType} but the challenge asks for ${reading.licenseType}`,
+          ]
+        : [];
+    if (!request || mismatch.length) throw invalidRequest([...problems, ...mismatch]);
     const licenseType = claims.licenseType ?? reading.licenseType;
     return licenseType ? { ...request, licenseType } : request;
   }
