@@ -90,7 +90,7 @@ export function readConfig(env = process.env) {
     searchSteps: quick ? 3 : 5,
     searchStepS: Math.max(3, Math.round(durationS / 2)),
     admissionRounds: quick ? 20 : 100,
-    redisCostRounds: quick ? 2 : 5,
+    redisCostRounds: quick ? 2 : 9,
     profile: env.BENCH_PROFILE === '1',
     quietWaitS: number(env, 'BENCH_QUIET_WAIT_S', 0),
     redisArgs: Object.freeze(words(env.BENCH_REDIS_ARGS)),

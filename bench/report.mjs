@@ -129,7 +129,7 @@ export function summaryRows(results, config) {
       'Redis µs per renewal ≤ 1.3 × minimal sorted-set script',
       `${fmt(rc.renewalOverMinimal)} (${fmt(rc.usPerCall.renewal)} vs ${fmt(rc.usPerCall.minimal)} µs)`,
       rc.renewalOverMinimal <= 1.3,
-      'INFO commandstats, minimum of rounds',
+      'INFO commandstats; ratio: median of per-round ratios, µs: minimum of rounds',
     );
     row(
       "churn: the churner's Redis µs per call ≤ 2 × steady renewal",

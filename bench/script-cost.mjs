@@ -20,8 +20,8 @@ try {
     });
     const us = cost.usPerCall;
     process.stdout.write(
-      `${root}\n  µs per EVALSHA (min of rounds): renewal ${us.renewal.toFixed(2)}, minimal sorted-set script ${us.minimal.toFixed(2)} ` +
-        `(${cost.renewalOverMinimal.toFixed(2)}x), churn ${us.churn.toFixed(2)} (${cost.churnOverRenewal.toFixed(2)}x renewal)\n`,
+      `${root}\n  µs per EVALSHA (min of rounds): renewal ${us.renewal.toFixed(2)}, minimal sorted-set script ${us.minimal.toFixed(2)}, churn ${us.churn.toFixed(2)}\n` +
+        `  median of per-round ratios: renewal ${cost.renewalOverMinimal.toFixed(2)}x the minimal, churn ${cost.churnOverRenewal.toFixed(2)}x the renewal\n`,
     );
   }
 } finally {

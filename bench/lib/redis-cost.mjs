@@ -1,11 +1,14 @@
 // Redis CPU per script call (INFO commandstats usec_per_call of EVALSHA), three ways on one
-// Redis, in interleaved rounds, least disturbed (minimum) round reported:
+// Redis, in interleaved rounds: µs per call as the least disturbed (minimum) round, ratios as the
+// median of the per-round ratios (a round's three runs share the machine's state, as the closed
+// loop's rounds do; the minima of two series may come from different rounds):
 //   renewal  usher's heartbeat script renewing live sessions (the steady state);
 //   minimal  the least a sorted-set renewal can do: ZREMRANGEBYSCORE, ZSCORE, ZADD, PEXPIRE,
 //            ZCARD on one key, with the time from Redis (MINIMAL_RENEWAL_LUA);
 //   churn    usher's heartbeat script for one user sending a new session id on every call
 //            (an evict-oldest plan: every call admits, evicts and stays within the user's bound).
 import { bulkLoad } from './loader.mjs';
+import { median } from './stats.mjs';
 import { CHURN_PLAN, contentId, deviceId, sessionId, userId } from './workload.mjs';
 
 export const MINIMAL_RENEWAL_LUA = `
@@ -95,17 +98,20 @@ export async function measureRedisCost(
     return p;
   };
   const kinds = { renewal, minimal, churn };
-  const best = { renewal: Infinity, minimal: Infinity, churn: Infinity };
+  const perRound = { renewal: [], minimal: [], churn: [] };
   for (let round = 0; round < rounds; round++) {
     for (const [name, make] of Object.entries(kinds)) {
       const calls = Array.from({ length: batches }, (_, b) => make(b));
-      best[name] = Math.min(best[name], await usecPerEvalsha(client, calls));
+      perRound[name].push(await usecPerEvalsha(client, calls));
     }
   }
+  const best = Object.fromEntries(Object.entries(perRound).map(([k, us]) => [k, Math.min(...us)]));
+  const roundRatios = (a, b) => perRound[a].map((us, i) => us / perRound[b][i]);
   return {
     usPerCall: best,
-    renewalOverMinimal: best.renewal / best.minimal,
-    churnOverRenewal: best.churn / best.renewal,
+    perRound,
+    renewalOverMinimal: median(roundRatios('renewal', 'minimal')),
+    churnOverRenewal: median(roundRatios('churn', 'renewal')),
     calls: rounds * batches * batch,
   };
 }

@@ -1,11 +1,11 @@
 // redis: Redis CPU per script call (INFO commandstats), usher's renewal and churner against the
-// minimal sorted-set renewal script, on the same Redis, rounds interleaved, minimum of rounds.
+// minimal sorted-set renewal script, on the same Redis, rounds interleaved (bench/lib/redis-cost.mjs).
 import { measureRedisCost } from '../lib/redis-cost.mjs';
 import { fmt, log } from '../log.mjs';
 
 export async function redisPhase(ctx) {
   log(
-    `\n## Redis CPU per script call (INFO commandstats), same Redis, rounds interleaved, minimum of rounds`,
+    `\n## Redis CPU per script call (INFO commandstats), same Redis, rounds interleaved: µs the minimum of rounds, ratios the median of per-round ratios`,
   );
   const cost = await measureRedisCost(ctx.redis, ctx.script, {
     prefix: 'cost',
