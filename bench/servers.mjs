@@ -3,7 +3,7 @@
 // references (reference-server.mjs). Also what the bench asks of them: a heartbeat, usher's
 // decision counts.
 import { execSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { PREFIXES, TOKEN } from './config.mjs';
 import { freePort, startChild, waitForHttp } from './lib/processes.mjs';
@@ -33,11 +33,24 @@ export function ensureBuild(config) {
   return 'built';
 }
 
+/**
+ * The node flags production runs usher with: those of `npm run start:prod` in `root`'s
+ * package.json ("node <flags> dist/main.js"; the Dockerfile's CMD is kept alike by a test).
+ */
+export function productionNodeFlags(root) {
+  const startProd = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).scripts?.[
+    'start:prod'
+  ];
+  const words = startProd?.split(' ') ?? [];
+  return words[0] === 'node' ? words.slice(1, -1) : [];
+}
+
 const profileArgs = (runDir, name, profile) =>
   profile ? ['--cpu-prof', `--cpu-prof-dir=${join(runDir, `profile-${name}`)}`] : [];
 
 /**
- * usher as production runs it (NODE_ENV=production, warn-level logs) on the bench's Redis and
+ * usher as production runs it (NODE_ENV=production, start:prod's node flags, warn-level logs) on
+ * the bench's Redis and
  * plans file. `root` is the checkout whose dist/ runs; `name` names its log and profile.
  */
 export async function startUsher(
@@ -46,6 +59,7 @@ export async function startUsher(
 ) {
   const port = await freePort();
   const args = [
+    ...productionNodeFlags(root),
     ...config.usherNodeFlags,
     ...profileArgs(runDir, name, profile),
     join(root, 'dist', 'main.js'),

@@ -477,7 +477,12 @@ describe('Dockerfile', () => {
     expect(of('USER').at(-1)?.split(':')[0]).toBe(String(UID));
     expect(of('ENV').join(' ')).toMatch(/\bNODE_ENV=production\b/);
     expect(of('EXPOSE')).toEqual(['8080']);
-    expect(JSON.parse(of('CMD').at(-1) ?? '')).toEqual(['node', 'dist/main.js']);
+    // The same command, V8 flags included, as `npm run start:prod` (and so the bench's usher).
+    const startProd = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).scripts[
+      'start:prod'
+    ] as string;
+    expect(JSON.parse(of('CMD').at(-1) ?? '')).toEqual(startProd.split(' '));
+    expect(startProd).toMatch(/^node (--\S+ )*dist\/main\.js$/);
   });
 
   it('builds offline: no `# syntax=` directive, which makes BuildKit pull a frontend image', () => {
