@@ -7,27 +7,26 @@ import { fileURLToPath } from 'node:url';
 import { installExitHandlers, startRedis, stopAll } from './lib/processes.mjs';
 import { CHURN_PLAN, loadUsherScript } from './lib/workload.mjs';
 
-/** Each step: the line of lua/heartbeat.lua after which the cut script returns. */
+/** Each step: the line of lua/heartbeat.lua before which the cut script returns. */
 const STEPS = {
-  'policy resolved': 'local policy = resolvePolicy(',
-  'library defined': 'noteMarker(u, markerSeen)',
-  'lapsed pruned, live read': 'local liveRead = pruneAndReadLive(u)',
-  'details loaded': 'local sessions, byId = loadSessions(u, liveRead)',
-  decided: 'local v = decide()',
+  'policy resolved': "-- The reply's first 11 fields",
+  'library defined': '-- A persistent licence is a download',
+  'lapsed pruned, live read': 'local state = stateOfScore(u, scoreSeen)',
+  'details loaded': 'local known = byId[sessionId]',
+  decided: 'local victims = v.victims or {}',
 };
 const ROUNDS = Number(process.env.BENCH_REDIS_COST_ROUNDS) || 4;
 
 installExitHandlers();
 const root = resolve(process.argv[2] ?? join(dirname(fileURLToPath(import.meta.url)), '..'));
 const script = loadUsherScript(root);
-const cutAfter = (line) => {
-  const at = script.lua.indexOf(line);
-  if (at < 0) throw new Error(`lua/heartbeat.lua no longer has "${line}": update STEPS`);
-  const end = script.lua.indexOf('\n', at) + 1;
-  return `${script.lua.slice(0, end)}do return 0 end\n${script.lua.slice(end)}`;
+const cutBefore = (line) => {
+  const at = script.lua.indexOf(`\n${line}`) + 1;
+  if (at <= 0) throw new Error(`lua/heartbeat.lua no longer has "${line}": update STEPS`);
+  return `${script.lua.slice(0, at)}do return 0 end\n${script.lua.slice(at)}`;
 };
 const variants = {
-  ...Object.fromEntries(Object.entries(STEPS).map(([step, line]) => [step, cutAfter(line)])),
+  ...Object.fromEntries(Object.entries(STEPS).map(([step, line]) => [step, cutBefore(line)])),
   'whole call': script.lua,
 };
 
