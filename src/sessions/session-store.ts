@@ -93,18 +93,15 @@ export type StoreMetrics = Pick<MetricsService, 'observeStore' | 'storeErrors'>;
  * Built by SessionsModule from RedisConnections and AppConfig.
  */
 export class SessionStore implements HeartbeatStore {
-  private readonly hotHost: ScriptHost;
-  private readonly hot: ScriptCalls;
+  private readonly hot: ScriptHost & ScriptCalls;
   private readonly hotWrites: Pick<WriteCoalescer, 'send'>;
   private readonly control: ScriptCalls;
   private readonly prefix: string;
   private readonly storeTimeoutMs: number;
   private readonly bounds: UserBounds;
   private readonly inFlight: InFlightLimit;
-  /** The plan table the scripts read, and the plans it was encoded from. */
+  /** The plan table the scripts read, and the plans it (and the heartbeat script) came from. */
   private table = { of: undefined as ReadonlyMap<string, Plan> | undefined, encoded: '\n' };
-  /** The plans the hot connection's heartbeat script was last defined for (heartbeatScript). */
-  private heartbeatPlans: ReadonlyMap<string, Plan> | undefined;
 
   /** `scripts`: the Lua the store runs, lua/*.lua by default (a test may run a variant). */
   constructor(
@@ -123,7 +120,6 @@ export class SessionStore implements HeartbeatStore {
       }
     }
     // defineCommand has added the script commands.
-    this.hotHost = connections.hot;
     this.hot = connections.hot as ScriptHost & ScriptCalls;
     this.hotWrites = connections.hotWrites;
     this.control = connections.control as ScriptHost & ScriptCalls;
@@ -133,30 +129,25 @@ export class SessionStore implements HeartbeatStore {
     this.inFlight = new InFlightLimit(options.maxInFlight);
   }
 
-  /** The plans as the scripts read them, encoded again only when the registry's plans change. */
+  /**
+   * The plan table the scripts read. When the registry's plans have changed it is encoded again
+   * and the hot connection's heartbeat script, which holds it as a constant, is defined again (a
+   * new SHA, loaded by its first call on each connection): both follow the same plans.
+   */
   private planTable(): string {
     const plans = this.plans.current;
-    if (plans !== this.table.of)
-      this.table = { of: plans, encoded: encodePlanTable(plans.values()) };
-    return this.table.encoded;
-  }
-
-  /**
-   * The hot connection's heartbeat script, defined again (a new SHA, loaded by its first call on
-   * each connection) only when the registry's plans change: they are constants in the script.
-   */
-  private defineHeartbeatScript(): void {
-    const plans = this.plans.current;
-    if (plans !== this.heartbeatPlans) {
+    if (plans !== this.table.of) {
+      const encoded = encodePlanTable(plans.values());
       const lua = heartbeatScript(
         this.scripts.usherHeartbeat,
-        this.planTable(),
+        encoded,
         this.plans.defaultPlanName,
         this.bounds,
       );
-      this.hotHost.defineCommand('usherHeartbeat', { numberOfKeys: SCRIPT_KEY_COUNT, lua });
-      this.heartbeatPlans = plans;
+      this.hot.defineCommand('usherHeartbeat', { numberOfKeys: SCRIPT_KEY_COUNT, lua });
+      this.table = { of: plans, encoded };
     }
+    return this.table.encoded;
   }
 
   /**
@@ -166,7 +157,7 @@ export class SessionStore implements HeartbeatStore {
   heartbeat(input: HeartbeatInput): Promise<StoreDecision> {
     if (!this.inFlight.tryStart()) return this.overloaded('heartbeat');
     const fast = fastRenewalPlan(input, this.plans.planFor(input.plan));
-    this.defineHeartbeatScript();
+    this.planTable(); // (the heartbeat script holds the table: defined for the plans in force)
     const sent = this.hotWrites.send(() =>
       this.hot.usherHeartbeat(...heartbeatScriptArgs(this.prefix, input, fast)),
     );
